@@ -78,7 +78,7 @@ typedef struct OpInfo {
   OpClass cls;
   int nin_min, nin_max; /* nin_max = -1 for variadic */
   int nin_names;
-  const char *in_names[OP_MAX_INPUTS]; /* without the ?/* marks */
+  const char *in_names[OP_MAX_INPUTS]; /* without the optional/variadic marks */
   int nattr;
   AttrSpec attr[OP_MAX_ATTRS];
 } OpInfo;
