@@ -1,0 +1,217 @@
+/* cmd_run.c — `mimic run`: run a model on .npy inputs. Only the requested outputs are
+ * computed, and only the inputs they depend on are needed. Without --batch, the batch of
+ * a YAML model is read off the inputs: the model is built at two batch sizes to see which
+ * extents follow it, and the given arrays fix its value. */
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "interp/interp.h"
+#include "npy.h"
+#include "pass.h"
+#include "safetensors.h"
+
+static const char *help =
+    "usage: mimic run FILE --weights W.safetensors --input NAME=X.npy... [--output NAME=Y.npy...]\n"
+    "                 [--engine=interp] [-D name=value]... [--batch N]\n"
+    "Run the model. Each --output names a model output and where to write it; without any,\n"
+    "every output is computed and summarised on stdout.\n";
+
+#define MAX_IO 32
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Split NAME=PATH; returns -1 when malformed. */
+static int split_io(const char *arg, char *name, size_t n, const char **path) {
+  const char *eq = strchr(arg, '=');
+  if (!eq || eq == arg || !eq[1] || (size_t)(eq - arg) >= n) return -1;
+  memcpy(name, arg, (size_t)(eq - arg));
+  name[eq - arg] = 0;
+  *path = eq + 1;
+  return 0;
+}
+
+/* The batch implied by the given inputs (0: none of them follows the batch). */
+static int infer_batch(const CliModel *m, const TensorSet *ins, int64_t *batch, Diag *d) {
+  *batch = 0;
+  Graph *g2 = cli_load(m, 2, NULL, d);
+  Graph *g3 = g2 ? cli_load(m, 3, NULL, d) : NULL;
+  int rc = g3 ? 0 : -1;
+  for (int i = 0; !rc && g3 && i < g2->n; i++) {
+    const Node *a = &g2->nodes[i], *b = &g3->nodes[i];
+    const Tensor *t = a->op == OP_INPUT ? tset_get(ins, a->name) : NULL;
+    if (!t || t->shape.rank != a->shape.rank) continue;
+    for (int k = 0; k < a->shape.rank; k++) {
+      int64_t slope = b->shape.d[k] - a->shape.d[k], c = a->shape.d[k] - 2 * slope;
+      if (!slope) continue;
+      int64_t v = t->shape.d[k] - c;
+      if (v < 1 || v % slope || (*batch && *batch != v / slope)) {
+        diag_error(d, a->loc, "input '%s': extent %lld on axis %d does not fit the batch%s", a->name,
+                   (long long)t->shape.d[k], k, *batch ? " of the other inputs" : "");
+        rc = -1;
+        break;
+      }
+      *batch = v / slope;
+    }
+  }
+  ir_graph_free(g2);
+  ir_graph_free(g3);
+  return rc;
+}
+
+/* Check the given inputs and weights against the graph; convert lossless dtype changes
+ * (i64 -> i32 within range, bf16 -> f32). */
+static int bind(const Graph *g, TensorSet *ins, TensorSet *ws, const char *wpath, Diag *d) {
+  char want[128], got[128];
+  for (int i = 0; i < g->n; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->op != OP_INPUT && n->op != OP_WEIGHT) continue;
+    int is_w = n->op == OP_WEIGHT;
+    TensorSet *set = is_w ? ws : ins;
+    Tensor *t = tset_get(set, n->name);
+    shape_str(&n->shape, want, sizeof want);
+    if (!t) {
+      if (is_w) diag_error(d, (SrcLoc){wpath, 0, 0}, "missing weight '%s' (%s%s)", n->name, dtype_name(n->dtype), want);
+      else diag_error(d, SRCLOC_NONE, "missing input '%s' (%s%s): give --input %s=FILE.npy", n->name,
+                      dtype_name(n->dtype), want, n->name);
+      return -1;
+    }
+    shape_str(&t->shape, got, sizeof got);
+    if (!shape_eq(&t->shape, &n->shape)) {
+      if (is_w) diag_error(d, (SrcLoc){wpath, 0, 0}, "weight '%s' is %s%s but the model needs %s%s", n->name,
+                           dtype_name(t->dtype), got, dtype_name(n->dtype), want);
+      else diag_error(d, SRCLOC_NONE, "input '%s' is %s%s but the model needs %s%s", n->name, dtype_name(t->dtype), got,
+                      dtype_name(n->dtype), want);
+      return -1;
+    }
+    if (t->dtype == n->dtype) continue;
+    int ok = (t->dtype == DT_BF16 && n->dtype == DT_F32) || (t->dtype == DT_I64 && n->dtype == DT_I32);
+    for (int64_t k = 0; ok && t->dtype == DT_I64 && k < shape_numel(&t->shape); k++) {
+      double v = tensor_get(t, k);
+      ok = v >= -2147483648.0 && v <= 2147483647.0;
+    }
+    if (!ok) {
+      diag_error(d, is_w ? (SrcLoc){wpath, 0, 0} : SRCLOC_NONE, "%s '%s' is %s but the model needs %s", is_w ? "weight" : "input",
+                 n->name, dtype_name(t->dtype), dtype_name(n->dtype));
+      return -1;
+    }
+    tset_put(set, n->name, tensor_convert(t, n->dtype));
+  }
+  return 0;
+}
+
+static void summarise(const char *name, const Tensor *t) {
+  char sh[128];
+  int64_t n = shape_numel(&t->shape);
+  printf("  %-10s %s%s", name, dtype_name(t->dtype), shape_str(&t->shape, sh, sizeof sh));
+  for (int64_t i = 0; i < n && i < 6; i++) printf(i ? ", %.6g" : "  = %.6g", tensor_get(t, i));
+  printf(n > 6 ? ", ...\n" : "\n");
+  if (t->shape.rank == 2 && dtype_is_float(t->dtype) && t->shape.d[1] > 0) {
+    /* rows of scores (logits): show the winning column of each, as a classifier would */
+    printf("  %-10s argmax per row:", "");
+    for (int64_t r = 0; r < t->shape.d[0]; r++) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < t->shape.d[1]; c++)
+        if (tensor_get(t, r * t->shape.d[1] + c) > tensor_get(t, r * t->shape.d[1] + best)) best = c;
+      printf(" %lld", (long long)best);
+    }
+    printf("\n");
+  }
+}
+
+int cmd_run(int argc, char **argv) {
+  Diag d;
+  diag_init(&d);
+  CliModel m = {0};
+  const char *wpath = NULL, *v, *engine = "interp";
+  char onames[MAX_IO][128];
+  const char *opaths[MAX_IO], *ipaths[MAX_IO];
+  char inames[MAX_IO][128];
+  int nin = 0, nout = 0;
+  for (int i = 1; i < argc; i++) {
+    int r = cli_model_arg(&m, argc, argv, &i, &d);
+    if (r < 0) return EXIT_USER;
+    if (r) continue;
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(help, stdout);
+      return EXIT_OK;
+    }
+    if ((v = cli_opt("--weights", argc, argv, &i, &d))) wpath = v;
+    else if ((v = cli_opt("--engine", argc, argv, &i, &d))) engine = v;
+    else if ((v = cli_opt("--input", argc, argv, &i, &d))) {
+      if (nin == MAX_IO || split_io(v, inames[nin], sizeof inames[0], &ipaths[nin]))
+        diag_error(&d, SRCLOC_NONE, "--input needs NAME=FILE.npy, got '%s'", v);
+      nin++;
+    } else if ((v = cli_opt("--output", argc, argv, &i, &d))) {
+      if (nout == MAX_IO || split_io(v, onames[nout], sizeof onames[0], &opaths[nout]))
+        diag_error(&d, SRCLOC_NONE, "--output needs NAME=FILE.npy, got '%s'", v);
+      nout++;
+    } else if (argv[i][0] == '-' || m.path) diag_error(&d, SRCLOC_NONE, "run: unexpected argument '%s'", argv[i]);
+    else m.path = argv[i];
+    if (d.nerr) return EXIT_USER;
+  }
+  if (!m.path) {
+    fputs(help, stderr);
+    return EXIT_USER;
+  }
+  if (strcmp(engine, "interp")) {
+    diag_error(&d, SRCLOC_NONE, "unknown engine '%s' (available: interp)", engine);
+    return EXIT_USER;
+  }
+  int rc = EXIT_USER;
+  TensorSet ins, ws, outs;
+  tset_init(&ins);
+  tset_init(&ws);
+  tset_init(&outs);
+  Graph *g = NULL, *pruned = NULL, *lowered = NULL;
+  for (int i = 0; i < nin; i++) {
+    Tensor *t;
+    if (tset_get(&ins, inames[i])) {
+      diag_error(&d, SRCLOC_NONE, "input '%s' is given twice", inames[i]);
+      goto out;
+    }
+    if (npy_read(ipaths[i], &t, &d)) goto out;
+    tset_put(&ins, inames[i], t);
+  }
+  int64_t batch = m.batch;
+  if (!batch && !cli_is_mir(m.path) && infer_batch(&m, &ins, &batch, &d)) goto out;
+  double t0 = now();
+  g = cli_load(&m, batch, NULL, &d);
+  if (!g) goto out;
+  const char *want[MAX_IO];
+  for (int i = 0; i < nout; i++) want[i] = onames[i];
+  pruned = pass_prune(g, want, nout, &d);
+  if (!pruned) goto out;
+  lowered = pass_run(pruned, NULL, 0, &d);
+  if (!lowered) goto out;
+  double t1 = now();
+  int has_weights = 0;
+  for (int i = 0; i < lowered->n; i++) has_weights |= lowered->nodes[i].op == OP_WEIGHT;
+  if (has_weights && !wpath) {
+    diag_error(&d, SRCLOC_NONE, "the model has weights: give --weights W.safetensors (mimic init writes one)");
+    goto out;
+  }
+  if (has_weights && st_read(wpath, &ws, &d)) goto out;
+  if (bind(lowered, &ins, &ws, wpath, &d)) goto out;
+  double t2 = now();
+  if (interp_run(lowered, &ins, &ws, &outs, &d)) goto out;
+  double t3 = now();
+  printf("%s: batch %lld, %d nodes after the pipeline; build %.3f s, run (%s) %.3f s\n", g->name,
+         (long long)(batch ? batch : 1), lowered->n, t1 - t0, engine, t3 - t2);
+  for (int i = 0; i < nout; i++)
+    if (npy_write(opaths[i], tset_get(&outs, onames[i]), &d)) goto out;
+  for (int i = 0; i < outs.n; i++) summarise(outs.names[i], outs.t[i]);
+  rc = EXIT_OK;
+out:
+  tset_free(&ins);
+  tset_free(&ws);
+  tset_free(&outs);
+  ir_graph_free(g);
+  ir_graph_free(pruned);
+  ir_graph_free(lowered);
+  return rc;
+}
