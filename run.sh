@@ -29,13 +29,14 @@ build() { # build DIR [meson options...]
   ninja -C "$dir" >/dev/null
 }
 
-# Counts of one meson test run, from its JSON log: "passed failed".
+# Counts of one meson test run, from its JSON log: "passed failed skipped".
 counts() {
   local log=$1/meson-logs/testlog.json
-  local ok fail
+  local ok fail skip
   ok=$(grep -c '"result": "OK"' "$log" || true)
   fail=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)
-  echo "$ok $fail"
+  skip=$(grep -c '"result": "SKIP"' "$log" || true)
+  echo "$ok $fail $skip"
 }
 
 case "${1:-}" in
@@ -54,9 +55,9 @@ case "${1:-}" in
     echo "== tests (ASan + UBSan build)"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       meson test -C build-san --print-errorlogs -q || status=1
-    read -r ok1 fail1 <<<"$(counts build)"
-    read -r ok2 fail2 <<<"$(counts build-san)"
-    echo "$((ok1 + ok2)) passed, $((fail1 + fail2)) failed"
+    read -r ok1 fail1 skip1 <<<"$(counts build)"
+    read -r ok2 fail2 skip2 <<<"$(counts build-san)"
+    echo "$((ok1 + ok2)) passed, $((fail1 + fail2)) failed, $((skip1 + skip2)) skipped"
     exit $status
     ;;
   *)

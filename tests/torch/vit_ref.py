@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""vit_ref.py MIMIC — cross-check graphs/vit.yaml against an independent PyTorch BEiT ViT.
+
+The PyTorch model is written here from BEIT.md (timm / unilm layout: conv patch embedding,
+CLS token, absolute position embedding, pre-norm blocks with q/v bias and no k bias, layer
+scale, exact GELU, mean-pooled patch tokens -> fc_norm -> head). mimic initialises the
+weights and runs the model; the weights file is loaded into PyTorch by name, as a user's
+state dict would be, and the logits and loss must agree. Exits 77 (skip) without torch.
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    print("skip: python3-torch / python3-numpy are not installed")
+    sys.exit(77)
+
+DTYPES = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "BOOL": np.bool_}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        arr = np.frombuffer(data[b:e], dtype=DTYPES[info["dtype"]]).reshape(info["shape"])
+        out[name] = torch.from_numpy(arr.copy()).double()
+    return out
+
+
+def vit_forward(w, x, labels, depth, heads, patch):
+    x = F.conv2d(x, w["patch_embed.proj.weight"], w["patch_embed.proj.bias"], stride=patch)
+    x = x.flatten(2).transpose(1, 2)
+    b, t, dim = x.shape
+    x = torch.cat([w["cls_token"].expand(b, -1, -1), x], dim=1) + w["pos_embed"]
+    for i in range(depth):
+        p = lambda k: w[f"blocks.{i}.{k}"]
+        h = F.layer_norm(x, (dim,), p("norm1.weight"), p("norm1.bias"), eps=1e-6)
+        qkv_bias = torch.cat([p("attn.q_bias"), torch.zeros_like(p("attn.v_bias")), p("attn.v_bias")])
+        qkv = F.linear(h, p("attn.qkv.weight"), qkv_bias).reshape(b, t + 1, 3, heads, -1).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        q = q * (dim // heads) ** -0.5
+        a = (q @ k.transpose(-2, -1)).softmax(dim=-1)
+        o = (a @ v).transpose(1, 2).reshape(b, t + 1, dim)
+        x = x + p("gamma_1") * F.linear(o, p("attn.proj.weight"), p("attn.proj.bias"))
+        h = F.layer_norm(x, (dim,), p("norm2.weight"), p("norm2.bias"), eps=1e-6)
+        h = F.linear(F.gelu(F.linear(h, p("mlp.fc1.weight"), p("mlp.fc1.bias"))), p("mlp.fc2.weight"), p("mlp.fc2.bias"))
+        x = x + p("gamma_2") * h
+    pooled = F.layer_norm(x[:, 1:].mean(dim=1), (dim,), w["fc_norm.weight"], w["fc_norm.bias"], eps=1e-6)
+    logits = F.linear(pooled, w["head.weight"], w["head.bias"])
+    return logits, F.cross_entropy(logits, labels)
+
+
+def main():
+    mimic = sys.argv[1]
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    model = os.path.join(root, "graphs", "vit.yaml")
+    depth, heads, patch, dim = 2, 3, 4, 48
+    defs = ["-D", f"depth={depth}", "-D", f"heads={heads}", "-D", f"dim={dim}"]
+    with tempfile.TemporaryDirectory() as tmp:
+        wpath, xpath, ypath = (os.path.join(tmp, n) for n in ("w.safetensors", "x.npy", "y.npy"))
+        lpath, losspath = os.path.join(tmp, "logits.npy"), os.path.join(tmp, "loss.npy")
+        subprocess.run([mimic, "init", model, "-o", wpath, "--seed", "3"] + defs, check=True, stdout=subprocess.DEVNULL)
+        # layer scale 0.1 and a head scaled by 0.001 would hide most of the network: make
+        # every weight O(1) so that a wrong block changes the logits visibly
+        w = read_safetensors(wpath)
+        gen = torch.Generator().manual_seed(0)
+        for name in w:
+            w[name] = torch.randn(w[name].shape, generator=gen, dtype=torch.float64) * (0.3 if w[name].dim() > 1 else 0.5)
+        write_safetensors(wpath, w)
+        x = torch.rand(3, 1, 28, 28, generator=gen, dtype=torch.float64)
+        labels = torch.tensor([1, 7, 3], dtype=torch.int32)
+        np.save(xpath, x.float().numpy())
+        np.save(ypath, labels.numpy())
+        subprocess.run([mimic, "run", model, "--weights", wpath, "--input", f"pixels={xpath}", "--input",
+                        f"labels={ypath}", "--output", f"logits={lpath}", "--output", f"loss={losspath}"] + defs,
+                       check=True, stdout=subprocess.DEVNULL)
+        got_logits, got_loss = np.load(lpath), np.load(losspath)
+    # the reference sees the same f32-rounded inputs and weights, computed in f64
+    ref_logits, ref_loss = vit_forward({k: v.float().double() for k, v in w.items()}, x.float().double(),
+                                       labels.long(), depth, heads, patch)
+    err = np.abs(got_logits - ref_logits.numpy()).max() / max(1.0, np.abs(ref_logits.numpy()).max())
+    lerr = abs(float(got_loss) - float(ref_loss)) / max(1.0, abs(float(ref_loss)))
+    print(f"logits max rel err {err:.2e}, loss {float(got_loss):.6f} vs {float(ref_loss):.6f}")
+    sys.exit(0 if err < 1e-4 and lerr < 1e-4 else 1)
+
+
+def write_safetensors(path, tensors):
+    header, blobs, at = {}, [], 0
+    for name in sorted(tensors):
+        b = tensors[name].float().numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [at, at + len(b)]}
+        blobs.append(b)
+        at += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+if __name__ == "__main__":
+    main()
