@@ -194,7 +194,11 @@ int ir_emit(Graph *g, const NodeSpec *sp, Diag *d) {
   n.in = sp->nin ? arena_memdup(g->arena, sp->in, sizeof(int) * (size_t)sp->nin) : NULL;
   n.name = sp->name ? arena_strdup(g->arena, sp->name) : NULL;
   n.loc = sp->loc;
-  if (n.loc.file) n.loc.file = arena_strdup(g->arena, n.loc.file);
+  if (n.loc.file) {
+    /* nodes come in runs from one file: share the previous node's copy of the name */
+    const char *prev = g->n ? g->nodes[g->n - 1].loc.file : NULL;
+    n.loc.file = prev && !strcmp(prev, n.loc.file) ? prev : arena_strdup(g->arena, n.loc.file);
+  }
   Attr *as;
   if (build_attrs(g, sp, &as, d)) return -1;
   n.attr = as;
