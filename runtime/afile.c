@@ -26,7 +26,7 @@ static mode_t new_file_mode(const char *path) {
   return 0666 & ~(mode_t)mask;
 }
 
-int rt_afile_open(AFile *a, const char *path, Diag *d) {
+int afile_open(AFile *a, const char *path, Diag *d) {
   memset(a, 0, sizeof *a);
   a->path = path;
   size_t n = strlen(path);
@@ -55,7 +55,7 @@ int rt_afile_open(AFile *a, const char *path, Diag *d) {
   return 0;
 }
 
-void rt_afile_write(AFile *a, const void *p, size_t n) {
+void afile_write(AFile *a, const void *p, size_t n) {
   if (a->err || n == 0) return;
   if (fwrite(p, 1, n, a->f) != n) a->err = errno ? errno : EIO;
 }
@@ -72,9 +72,10 @@ static void sync_dir(const char *path) {
   free(copy);
 }
 
-int rt_afile_commit(AFile *a, Diag *d) {
+int afile_commit(AFile *a, Diag *d) {
   int err = a->err;
   if (!err && fflush(a->f) != 0) err = errno;
+  if (!err && ferror(a->f)) err = EIO;
   if (!err && fsync(fileno(a->f)) != 0) err = errno;
   if (fclose(a->f) != 0 && !err) err = errno;
   a->f = NULL;
@@ -90,7 +91,7 @@ int rt_afile_commit(AFile *a, Diag *d) {
   return err ? -1 : 0;
 }
 
-void rt_afile_abort(AFile *a) {
+void afile_abort(AFile *a) {
   if (a->f) fclose(a->f);
   if (a->tmp) unlink(a->tmp);
   free(a->tmp);

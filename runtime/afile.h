@@ -10,20 +10,21 @@
 #include "support/diag.h"
 
 typedef struct AFile {
-  FILE *f;          /* the temporary file */
+  FILE *f;          /* the temporary file; callers may also write to it directly */
   char *tmp;        /* its path, malloc'd */
   const char *path; /* the target, borrowed */
   int err;          /* errno of the first failed write; 0 while all went well */
 } AFile;
 
 /* Create the temporary file. 0 ok; otherwise reports at {path,0,0} and returns -1. */
-int rt_afile_open(AFile *a, const char *path, Diag *d);
-/* Append bytes; a failure is remembered and reported by rt_afile_commit. */
-void rt_afile_write(AFile *a, const void *p, size_t n);
+int afile_open(AFile *a, const char *path, Diag *d);
+/* Append bytes; a failure is remembered and reported by afile_commit (as is one of a
+ * direct write to f, through ferror). */
+void afile_write(AFile *a, const void *p, size_t n);
 /* Flush, fsync and rename over the target. 0 ok; otherwise reports, removes the
  * temporary file and returns -1. Either way `a` is finished. */
-int rt_afile_commit(AFile *a, Diag *d);
+int afile_commit(AFile *a, Diag *d);
 /* Give up: close and remove the temporary file, report nothing. */
-void rt_afile_abort(AFile *a);
+void afile_abort(AFile *a);
 
 #endif
