@@ -119,6 +119,11 @@ static const char *kind_name(AttrKind k) {
 static int build_attrs(Graph *g, const NodeSpec *sp, Attr **out, Diag *d) {
   const OpInfo *info = op_info(sp->op);
   for (int j = 0; j < sp->nattr; j++) {
+    for (int k = 0; k < j; k++)
+      if (!strcmp(sp->attr[k].key, sp->attr[j].key)) {
+        diag_error(d, sp->loc, "%s: attribute '%s' is given twice", info->name, sp->attr[j].key);
+        return -1;
+      }
     int found = 0;
     for (int i = 0; i < info->nattr; i++) found |= !strcmp(info->attr[i].name, sp->attr[j].key);
     if (!found) {
@@ -318,7 +323,11 @@ int ir_reduce(Graph *g, OpKind op, int x, const int64_t *axes, int naxes, int ke
   int64_t ax[IR_MAX_RANK];
   int n = 0;
   /* normalise negative axes and sort; out-of-range ones are left for the shape rule */
-  for (int i = 0; i < naxes && n < IR_MAX_RANK; i++) {
+  if (naxes > IR_MAX_RANK) {
+    diag_error(d, loc, "%s: %d axes for a tensor of rank %d", op_info(op)->name, naxes, rank);
+    return -1;
+  }
+  for (int i = 0; i < naxes; i++) {
     int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
     int k = n++;
     while (k > 0 && ax[k - 1] > a) {

@@ -35,6 +35,8 @@ int dtype_is_float(DType t);                   /* f32, f64, bf16 */
 int dtype_in_ir(DType t);                      /* f32, f64, i32, bool */
 
 #define IR_MAX_RANK 8
+#define IR_MAX_EXTENT (INT64_C(1) << 40) /* largest extent of one axis */
+#define IR_MAX_NUMEL (INT64_C(1) << 48)  /* most elements in one tensor */
 typedef struct Shape {
   int rank;                /* 0 = scalar */
   int64_t d[IR_MAX_RANK];  /* extents, each >= 0 */

@@ -1,6 +1,7 @@
 /* shapes.c — dtype and shape rules of every op (ir_infer), and shape helpers.
  * One switch over the op table: the builder calls it for each new node, the verifier
  * calls it again to check a graph that came from elsewhere (text, a pass). */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,7 +9,8 @@
 
 int64_t shape_numel(const Shape *s) {
   int64_t n = 1;
-  for (int i = 0; i < s->rank; i++) n *= s->d[i];
+  for (int i = 0; i < s->rank; i++)
+    if (__builtin_mul_overflow(n, s->d[i], &n)) return INT64_MAX; /* only for shapes not yet checked */
   return n;
 }
 
@@ -234,7 +236,7 @@ int ir_infer(const Graph *g, const Node *n, DType *dtype, Shape *shape, Diag *d)
         if (st[i] < 0 || st[i] > en[i] || en[i] > s.d[i])
           FAIL("slice: range %lld:%lld on axis %d is outside 0:%lld", (long long)st[i], (long long)en[i], i,
                (long long)s.d[i]);
-        s.d[i] = (en[i] - st[i] + sp[i] - 1) / sp[i];
+        s.d[i] = en[i] > st[i] ? (en[i] - st[i] - 1) / sp[i] + 1 : 0;
       }
       break;
     }
@@ -244,6 +246,7 @@ int ir_infer(const Graph *g, const Node *n, DType *dtype, Shape *shape, Diag *d)
       if (c1 != s.rank || c2 != s.rank) FAIL("pad: lo and hi need %d entries each", s.rank);
       for (int i = 0; i < s.rank; i++) {
         if (lo[i] < 0 || hi[i] < 0) FAIL("pad: padding on axis %d must not be negative", i);
+        if (lo[i] > IR_MAX_EXTENT || hi[i] > IR_MAX_EXTENT) FAIL("pad: padding on axis %d is too large", i);
         s.d[i] += lo[i] + hi[i];
       }
       break;
@@ -362,6 +365,7 @@ conv: {
   if (a->d[1] != w->d[1]) FAIL("%s: input has %lld channels but the weight expects %lld", nm, (long long)a->d[1], (long long)w->d[1]);
   if (c1 != 2 || c2 != 2) FAIL("%s: stride and pad need 2 entries each", nm);
   if (st[0] < 1 || st[1] < 1 || pd[0] < 0 || pd[1] < 0) FAIL("%s: stride must be positive and pad not negative", nm);
+  if (pd[0] > IR_MAX_EXTENT || pd[1] > IR_MAX_EXTENT) FAIL("%s: padding is too large", nm);
   int64_t oh = window_out(a->d[2], w->d[2], st[0], pd[0]), ow = window_out(a->d[3], w->d[3], st[1], pd[1]);
   if (oh < 0 || ow < 0) FAIL("%s: kernel %lldx%lld is larger than the padded input %s", nm, (long long)w->d[2], (long long)w->d[3], SHN(0, *a));
   if (n->op == OP_CONV2D && n->nin > 2) {
@@ -463,15 +467,17 @@ high:
     int64_t sc = ir_attr_i(n, "scale");
     if (s.rank != 4) FAIL("upsample: input %s must be 4-D (NCHW)", SHN(0, s));
     if (sc < 1) FAIL("upsample: scale must be positive");
-    s.d[2] *= sc;
-    s.d[3] *= sc;
+    if (__builtin_mul_overflow(s.d[2], sc, &s.d[2]) || __builtin_mul_overflow(s.d[3], sc, &s.d[3]))
+      FAIL("upsample: scale %lld makes the result too large", (long long)sc);
     break;
   }
   case OP_PATCHIFY: {
     int64_t p = ir_attr_i(n, "patch");
     if (s.rank != 4) FAIL("patchify: input %s must be 4-D (NCHW)", SHN(0, s));
     if (p < 1 || s.d[2] % p || s.d[3] % p) FAIL("patchify: patch %lld does not divide the image %s", (long long)p, SHN(0, s));
-    s = shape_of(3, (int64_t[]){s.d[0], (s.d[2] / p) * (s.d[3] / p), s.d[1] * p * p});
+    int64_t feat;
+    if (__builtin_mul_overflow(s.d[1], p * p, &feat)) FAIL("patchify: patch %lld is too large", (long long)p);
+    s = shape_of(3, (int64_t[]){s.d[0], (s.d[2] / p) * (s.d[3] / p), feat});
     break;
   }
   case OP_GUMBEL_SOFTMAX: {
@@ -488,6 +494,11 @@ high:
   }
 
 done:
+  /* Bounding every extent and element count keeps all later index arithmetic (interpreter,
+   * code generator, memory planner) far from int64 overflow. */
+  for (int i = 0; i < s.rank; i++)
+    if (s.d[i] > IR_MAX_EXTENT) FAIL("%s: extent %lld of the result is too large (the limit is 2^40)", nm, (long long)s.d[i]);
+  if (shape_numel(&s) > IR_MAX_NUMEL) FAIL("%s: the result %s has too many elements (the limit is 2^48)", nm, SHN(0, s));
   *dtype = t;
   *shape = s;
   return 0;
