@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# cli.sh MIMIC — the commands end to end on graphs/vit.yaml at depth 2: check's summary,
+# init -> run through the interpreter on generated inputs, outputs computed only as asked,
+# inspect, dot, --help everywhere.
+set -u
+mimic=$1
+root=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+expect() { # expect DESCRIPTION PATTERN FILE
+  grep -qE -- "$2" "$3" || { echo "FAIL: $1: no line matching '$2' in:"; sed 's/^/    /' "$3"; fail=1; }
+}
+vit=$root/graphs/vit.yaml
+
+"$mimic" check "$vit" -D depth=2 >"$tmp/check" || { echo "FAIL: check exited $?"; fail=1; }
+expect "check names the model" '^model vit ' "$tmp/check"
+expect "check shows the overridden depth" 'depth=2' "$tmp/check"
+expect "check shows pixels with a symbolic batch" 'pixels +f32\[batch,1,28,28\]' "$tmp/check"
+expect "check shows labels" 'labels +i32\[batch\]' "$tmp/check"
+expect "check shows logits" 'logits +f32\[batch,10\]' "$tmp/check"
+expect "check shows the scalar loss" 'loss +f32\[\]' "$tmp/check"
+# depth 2, dim d=192, hidden h=768: embeddings d*16+d (patch conv) + d (cls) + 50*d (pos) = 13,056;
+# per block 4*d*d (qkv, proj) + 2*h*d + h (mlp) + 10*d (norms, q/v bias, proj and fc2 bias,
+# gammas) = 445,056; fc_norm and head 2*d + 10*d + 10 = 2,314
+expect "check counts the parameters" 'weights: [0-9]+ tensors, 905,482 parameters' "$tmp/check"
+
+"$mimic" check "$vit" -D depth=2 --batch 5 >"$tmp/check5" || fail=1
+expect "--batch fixes the batch" 'pixels +f32\[5,1,28,28\]' "$tmp/check5"
+
+"$mimic" init "$vit" -D depth=2 -o "$tmp/w.safetensors" --seed 1 >"$tmp/init" || { echo "FAIL: init"; fail=1; }
+expect "init reports" 'wrote .*w.safetensors: [0-9]+ tensors, 905482 parameters' "$tmp/init"
+"$mimic" inspect "$tmp/w.safetensors" >"$tmp/inspect" || { echo "FAIL: inspect"; fail=1; }
+expect "inspect lists a block weight" 'blocks.1.attn.qkv.weight +f32 +\[576,192\]' "$tmp/inspect"
+expect "inspect lists gamma filled with 0.1" 'blocks.0.gamma_1 .* min 0.1 .* max 0.1 ' "$tmp/inspect"
+
+if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+  "$mimic" data --count 3 --images "$tmp/x.npy" --labels "$tmp/y.npy" >/dev/null || { echo "FAIL: data"; fail=1; }
+  # logits only: labels are not needed, and not given
+  "$mimic" run "$vit" -D depth=2 --weights "$tmp/w.safetensors" --input pixels="$tmp/x.npy" \
+    --output logits="$tmp/logits.npy" >"$tmp/run" || { echo "FAIL: run (logits only)"; fail=1; }
+  expect "run reads the batch off the input" 'batch 3' "$tmp/run"
+  "$mimic" inspect "$tmp/logits.npy" >"$tmp/lg" || fail=1
+  expect "logits have the batch's shape" 'f32 +\[3,10\]' "$tmp/lg"
+  "$mimic" run "$vit" -D depth=2 --weights "$tmp/w.safetensors" --input pixels="$tmp/x.npy" \
+    --input labels="$tmp/y.npy" --output loss="$tmp/loss.npy" >"$tmp/run2" || { echo "FAIL: run (loss)"; fail=1; }
+  # random init with the head scaled by 0.001: the loss is ln(10) to about 3 decimals
+  expect "loss of a random classifier is ln 10" 'loss +f32\[\] += 2\.30' "$tmp/run2"
+fi
+
+"$mimic" dot "$vit" -D depth=1 >"$tmp/dot" || { echo "FAIL: dot"; fail=1; }
+expect "dot is a digraph" '^digraph "vit" \{' "$tmp/dot"
+for cmd in check ir dot init run inspect data; do
+  "$mimic" "$cmd" --help >"$tmp/help" || { echo "FAIL: $cmd --help exited $?"; fail=1; }
+  expect "$cmd --help" "^usage: mimic $cmd" "$tmp/help"
+done
+exit $fail
