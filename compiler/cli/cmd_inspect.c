@@ -23,6 +23,12 @@ static void describe(const char *name, const Tensor *t) {
   printf("  %-40s %-5s %-18s", name, dtype_name(t->dtype), shape_str(&t->shape, sh, sizeof sh));
   if (n) printf(" min %-12.6g max %-12.6g mean %.6g", lo, hi, sum / (double)n);
   printf("\n");
+  if (n > 0 && n <= 16) {
+    /* small tensors (labels, a loss, a few logits) are worth seeing whole */
+    printf("  %-40s", "");
+    for (int64_t i = 0; i < n; i++) printf(" %.6g", tensor_get(t, i));
+    printf("\n");
+  }
 }
 
 static int ends_with(const char *s, const char *suf) {

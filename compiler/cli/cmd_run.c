@@ -76,8 +76,8 @@ static int bind(const Graph *g, TensorSet *ins, TensorSet *ws, const char *wpath
     shape_str(&n->shape, want, sizeof want);
     if (!t) {
       if (is_w) diag_error(d, (SrcLoc){wpath, 0, 0}, "missing weight '%s' (%s%s)", n->name, dtype_name(n->dtype), want);
-      else diag_error(d, SRCLOC_NONE, "missing input '%s' (%s%s): give --input %s=FILE.npy", n->name,
-                      dtype_name(n->dtype), want, n->name);
+      else diag_error(d, SRCLOC_NONE, "missing input '%s' (%s): give --input %s=FILE.npy", n->name,
+                      dtype_name(n->dtype), n->name);
       return -1;
     }
     shape_str(&t->shape, got, sizeof got);
@@ -95,8 +95,10 @@ static int bind(const Graph *g, TensorSet *ins, TensorSet *ws, const char *wpath
       ok = v >= -2147483648.0 && v <= 2147483647.0;
     }
     if (!ok) {
-      diag_error(d, is_w ? (SrcLoc){wpath, 0, 0} : SRCLOC_NONE, "%s '%s' is %s but the model needs %s", is_w ? "weight" : "input",
-                 n->name, dtype_name(t->dtype), dtype_name(n->dtype));
+      int range = t->dtype == DT_I64 && n->dtype == DT_I32;
+      diag_error(d, is_w ? (SrcLoc){wpath, 0, 0} : SRCLOC_NONE, "%s '%s' is %s%s but the model needs %s",
+                 is_w ? "weight" : "input", n->name, dtype_name(t->dtype),
+                 range ? " with values outside the i32 range" : "", dtype_name(n->dtype));
       return -1;
     }
     tset_put(set, n->name, tensor_convert(t, n->dtype));
