@@ -23,10 +23,14 @@ install_missing() {
 build() { # build DIR [meson options...]
   local dir=$1
   shift
+  local log
+  log=$(mktemp)
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" --native-file native/llvm19.ini "$@" >/dev/null
+    meson setup "$dir" --native-file native/llvm19.ini "$@" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
   fi
-  ninja -C "$dir" >/dev/null
+  echo "== building $dir"
+  ninja -C "$dir" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
+  rm -f "$log"
 }
 
 # Counts of one meson test run, from its JSON log: "passed failed skipped".
