@@ -47,7 +47,7 @@ case "${1:-}" in
   demo)
     install_missing
     build build
-    exec scripts/demo.sh build/compiler/cli/mimic
+    exec examples/vit_classify.sh build/compiler/cli/mimic
     ;;
   test)
     install_missing

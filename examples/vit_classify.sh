@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# demo.sh MIMIC — the main job, for now: check and lower the ViT, initialise random
+# vit_classify.sh MIMIC — the main job, for now: check and lower the ViT, initialise random
 # weights, and classify a few Fashion-MNIST test images through the reference interpreter.
 set -euo pipefail
 mimic=$1

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""vit_infer.py MIMIC [--depth N] [--batch N] [--reps N] [--json FILE]
+
+ViT inference, side by side in one run: mimic (each engine it has) against PyTorch eager
+on the same weights and images. Reports seconds per batch (min/median/max over --reps runs)
+and the ratio to PyTorch. mimic's time is the one it prints for the run alone (model build
+and file I/O excluded). Needs Debian's python3-numpy and python3-torch; says so and exits
+when they are absent.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+try:
+    import numpy as np
+    import torch
+except ImportError:
+    print("vit_infer: skipped: needs python3-numpy and python3-torch (Debian packages)")
+    sys.exit(0)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "torch"))
+from vit_ref import read_safetensors, vit_forward  # noqa: E402
+
+
+def stats(xs):
+    return {"min": min(xs), "median": statistics.median(xs), "max": max(xs)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mimic")
+    ap.add_argument("--depth", type=int, default=12)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    model = os.path.join(ROOT, "graphs", "vit.yaml")
+    defs = ["-D", f"depth={a.depth}"]
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        w, x = os.path.join(tmp, "w.safetensors"), os.path.join(tmp, "x.npy")
+        subprocess.run([a.mimic, "init", model, "-o", w] + defs, check=True, stdout=subprocess.DEVNULL)
+        images = np.random.default_rng(0).random((a.batch, 1, 28, 28), dtype=np.float32)
+        np.save(x, images)
+        times = []
+        for _ in range(a.reps):
+            out = subprocess.run([a.mimic, "run", model, "--weights", w, "--input", f"pixels={x}", "--output",
+                                  f"logits={os.path.join(tmp, 'l.npy')}", "--engine=interp"] + defs,
+                                 check=True, capture_output=True, text=True).stdout
+            times.append(float(re.search(r"run \(interp\) ([0-9.]+) s", out).group(1)))
+        rows["mimic interp"] = stats(times)
+        weights = {k: v.float() for k, v in read_safetensors(w).items()}
+    xt = torch.from_numpy(images)
+    labels = torch.zeros(a.batch, dtype=torch.long)
+    times = []
+    with torch.no_grad():
+        vit_forward(weights, xt, labels, a.depth, 3, 4)  # warm-up
+        for _ in range(a.reps):
+            t0 = time.perf_counter()
+            vit_forward(weights, xt, labels, a.depth, 3, 4)
+            times.append(time.perf_counter() - t0)
+    rows["pytorch eager"] = stats(times)
+    base = rows["pytorch eager"]["median"]
+    print(f"ViT inference, depth {a.depth}, batch {a.batch}, {a.threads} thread(s), {a.reps} runs each")
+    print(f"{'engine':<16} {'min s':>9} {'median s':>9} {'max s':>9} {'median / pytorch':>17}")
+    for name, r in rows.items():
+        print(f"{name:<16} {r['min']:9.4f} {r['median']:9.4f} {r['max']:9.4f} {r['median'] / base:17.2f}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"depth": a.depth, "batch": a.batch, "threads": a.threads, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
