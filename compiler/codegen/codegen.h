@@ -1,0 +1,88 @@
+/* codegen.h — primitive graph IR to native kernels through the LLVM C API.
+ *
+ * Memory: a program runs in three regions, each a caller-supplied base pointer aligned to
+ * CG_ALIGN bytes:
+ *   CG_WEIGHTS  every weight node (kernels only read it)
+ *   CG_ACT      activations: every computed node that is not a graph output
+ *   CG_IO       every input node and every graph output
+ * cg_layout gives each node a slot (region, offset); a reshape shares its input's slot
+ * unless it is an output.
+ *
+ * Kernel ABI (one kernel per computed node, for now):
+ *   void k(char *const *base, int64_t lo, int64_t hi)
+ * base[r] is region r's base. The kernel computes its node for the indices [lo, hi) of its
+ * outermost parallel dimension, whose extent is CgKernel.extent; calls on disjoint ranges
+ * may run at the same time, and [0, extent) computes the whole node. DESIGN.md speaks of
+ * one flat arena pointer; three bases let an AOT user place read-only weights, scratch and
+ * I/O separately (and statically), and the JIT simply points them into one allocation.
+ *
+ * Pipeline: cg_layout -> cg_kernels -> cg_emit (LLVM IR) -> cg_optimize (default<O3> for
+ * the target) -> cg_object (object file bytes). The JIT loads those bytes (compiler/jit),
+ * `mimic compile` writes them (compiler/aot). */
+#ifndef MIMIC_CODEGEN_H
+#define MIMIC_CODEGEN_H
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ir/ir.h"
+
+#define CG_ALIGN 64
+
+typedef enum CgRegion { CG_WEIGHTS, CG_ACT, CG_IO, CG_NREGIONS } CgRegion;
+
+typedef struct CgSlot {
+  CgRegion region;
+  int64_t offset;   /* bytes from the region base, a multiple of CG_ALIGN */
+  int64_t bytes;    /* numel * dtype size */
+} CgSlot;
+
+typedef struct CgLayout {
+  CgSlot *slot;                 /* one per node id (malloc'd); sources too */
+  int64_t size[CG_NREGIONS];    /* bytes of each region, multiples of CG_ALIGN */
+} CgLayout;
+
+int cg_layout(const Graph *g, CgLayout *l, Diag *d);
+void cg_layout_free(CgLayout *l);
+
+typedef struct CgKernel {
+  int node;          /* node id it computes */
+  char name[64];     /* function name: prefix + "k" + node id */
+  int64_t extent;    /* its parallel range is [0, extent) */
+} CgKernel;
+
+/* The kernels of g in execution order, without building any LLVM IR (so that a cached
+ * object can be used without codegen). *ks is malloc'd. Inputs, weights and aliased
+ * reshapes need no kernel. */
+int cg_kernels(const Graph *g, const CgLayout *l, const char *prefix, CgKernel **ks, int *n, Diag *d);
+
+typedef struct CgModule {
+  LLVMContextRef ctx;  /* owned */
+  LLVMModuleRef mod;   /* owned */
+  CgKernel *kernels;   /* as cg_kernels gives them (malloc'd) */
+  int nkernels;
+} CgModule;
+
+/* Build the LLVM module holding one function per kernel (external linkage, names as in
+ * CgKernel). Returns 0, or -1 after one error at the offending node's location. */
+int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out, Diag *d);
+void cg_module_free(CgModule *m);
+
+/* ---- target.c ---- */
+
+typedef struct CgTarget {
+  LLVMTargetMachineRef tm;
+  char *triple, *cpu, *features; /* malloc'd */
+} CgTarget;
+
+/* triple/cpu NULL = the host (its CPU name and features). An unknown triple or CPU is an
+ * error that names it. */
+int cg_target_init(CgTarget *t, const char *triple, const char *cpu, Diag *d);
+void cg_target_free(CgTarget *t);
+/* Set the module's triple and data layout, verify it, run default<O3>. */
+int cg_optimize(CgModule *m, const CgTarget *t, Diag *d);
+/* Emit an object file into a malloc'd buffer. */
+int cg_object(CgModule *m, const CgTarget *t, void **bytes, size_t *n, Diag *d);
+
+#endif

@@ -1,0 +1,187 @@
+/* jit.c — compile a graph for the host and run it in process (see jit.h).
+ *
+ * Every path goes through an object file: codegen + LLVM produce one (or the cache hands
+ * one back), ORC LLJIT links it into the process, and the kernels are looked up by name.
+ * The same bytes are what `mimic compile` writes, so JIT and AOT run identical code. */
+#include "jit/jit.h"
+
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codegen/codegen.h"
+#include "jit/cache.h"
+
+typedef void (*KernelFn)(char *const *base, int64_t lo, int64_t hi);
+
+struct JitProgram {
+  const Graph *g;        /* borrowed: must outlive the program */
+  LLVMOrcLLJITRef jit;
+  CgLayout layout;
+  CgKernel *ks;
+  KernelFn *fn;          /* one per kernel */
+  int nk;
+  char *region[CG_NREGIONS]; /* allocated on first run, reused */
+  JitStats st;
+};
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Report an LLVM error (consuming it) as an internal error. */
+static int llvm_fail(LLVMErrorRef e, const char *what, Diag *d) {
+  char *m = LLVMGetErrorMessage(e);
+  diag_error(d, SRCLOC_NONE, "internal error: %s: %s", what, m);
+  LLVMDisposeErrorMessage(m);
+  return -1;
+}
+
+/* Codegen and LLVM: the object for g on target t. */
+static int build_object(const Graph *g, const CgLayout *l, const CgTarget *t, void **obj, size_t *n, Diag *d) {
+  CgModule m;
+  if (cg_emit(g, l, "mimic_", &m, d)) return -1;
+  int rc = cg_optimize(&m, t, d) || cg_object(&m, t, obj, n, d) ? -1 : 0;
+  cg_module_free(&m);
+  return rc;
+}
+
+static int load_object(JitProgram *p, const void *obj, size_t n, Diag *d) {
+  LLVMOrcJITTargetMachineBuilderRef jtmb;
+  LLVMErrorRef e = LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb);
+  if (e) return llvm_fail(e, "cannot describe the host to the JIT", d);
+  LLVMOrcLLJITBuilderRef b = LLVMOrcCreateLLJITBuilder();
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(b, jtmb);
+  if ((e = LLVMOrcCreateLLJIT(&p->jit, b))) return llvm_fail(e, "cannot create the JIT", d);
+  /* kernels may call libm and libc (memset, f64 math): resolve them in this process */
+  LLVMOrcDefinitionGeneratorRef gen;
+  if ((e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(p->jit), NULL,
+                                                                NULL)))
+    return llvm_fail(e, "cannot search the process for symbols", d);
+  LLVMOrcJITDylibRef main = LLVMOrcLLJITGetMainJITDylib(p->jit);
+  LLVMOrcJITDylibAddGenerator(main, gen);
+  LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, n, "mimic-kernels");
+  if ((e = LLVMOrcLLJITAddObjectFile(p->jit, main, buf))) return llvm_fail(e, "cannot add the object", d);
+  for (int i = 0; i < p->nk; i++) {
+    LLVMOrcExecutorAddress addr;
+    if ((e = LLVMOrcLLJITLookup(p->jit, &addr, p->ks[i].name))) return llvm_fail(e, "kernel lookup failed", d);
+    p->fn[i] = (KernelFn)(uintptr_t)addr;
+  }
+  return 0;
+}
+
+JitProgram *jit_compile(const Graph *g, const JitOptions *o, Diag *d) {
+  double t0 = now();
+  JitProgram *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->g = g;
+  CgTarget t = {0};
+  void *obj = NULL;
+  size_t n = 0;
+  char *text = NULL;
+  char dir[4096];
+  if (cg_layout(g, &p->layout, d) || cg_kernels(g, &p->layout, "mimic_", &p->ks, &p->nk, d)) goto fail;
+  p->fn = calloc((size_t)(p->nk ? p->nk : 1), sizeof *p->fn);
+  if (cg_target_init(&t, NULL, NULL, d)) goto fail;
+  int use_cache = !(o && o->no_cache) && cache_dir(dir, sizeof dir, o ? o->cache_dir : NULL) == 0;
+  CacheKey key;
+  if (use_cache) {
+    text = ir_print_str(g);
+    cache_key(&key, text, &t);
+    p->st.cache_hit = cache_load(dir, &key, &obj, &n) == 1;
+  }
+  if (!p->st.cache_hit) {
+    if (build_object(g, &p->layout, &t, &obj, &n, d)) goto fail;
+    /* a cache that cannot be written only costs time next run: go on without it */
+    Diag quiet;
+    diag_init(&quiet);
+    quiet.quiet = 1;
+    if (use_cache) cache_store(dir, &key, obj, n, &quiet);
+  }
+  if (load_object(p, obj, n, d)) goto fail;
+  free(obj);
+  free(text);
+  cg_target_free(&t);
+  p->st.nkernels = p->nk;
+  for (int r = 0; r < CG_NREGIONS; r++) p->st.region_bytes[r] = p->layout.size[r];
+  p->st.compile_s = now() - t0;
+  return p;
+fail:
+  free(obj);
+  free(text);
+  if (t.tm) cg_target_free(&t);
+  jit_free(p);
+  return NULL;
+}
+
+const JitStats *jit_stats(const JitProgram *p) {
+  return &p->st;
+}
+
+void jit_free(JitProgram *p) {
+  if (!p) return;
+  if (p->jit) {
+    LLVMErrorRef e = LLVMOrcDisposeLLJIT(p->jit);
+    if (e) LLVMConsumeError(e);
+  }
+  for (int r = 0; r < CG_NREGIONS; r++) free(p->region[r]);
+  cg_layout_free(&p->layout);
+  free(p->ks);
+  free(p->fn);
+  free(p);
+}
+
+/* Copy a named tensor into its slot after checking it against the node. */
+static int bind(JitProgram *p, const Node *n, int id, const TensorSet *set, const char *kind, Diag *d) {
+  const Tensor *t = set ? tset_get(set, n->name) : NULL;
+  char b1[160], b2[160];
+  if (!t) {
+    diag_error(d, n->loc, "missing %s '%s'", kind, n->name);
+    return -1;
+  }
+  if (t->dtype != n->dtype || !shape_eq(&t->shape, &n->shape)) {
+    snprintf(b1, sizeof b1, "%s", dtype_name(n->dtype));
+    shape_str(&n->shape, b1 + strlen(b1), sizeof b1 - strlen(b1));
+    snprintf(b2, sizeof b2, "%s", dtype_name(t->dtype));
+    shape_str(&t->shape, b2 + strlen(b2), sizeof b2 - strlen(b2));
+    diag_error(d, n->loc, "%s '%s': expected %s, got %s", kind, n->name, b1, b2);
+    return -1;
+  }
+  const CgSlot *s = &p->layout.slot[id];
+  memcpy(p->region[s->region] + s->offset, t->data, tensor_nbytes(t));
+  return 0;
+}
+
+int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, TensorSet *outputs, Diag *d) {
+  const Graph *g = p->g;
+  for (int r = 0; r < CG_NREGIONS; r++) {
+    if (p->region[r]) continue;
+    size_t bytes = (size_t)(p->layout.size[r] > 0 ? p->layout.size[r] : CG_ALIGN);
+    p->region[r] = aligned_alloc(CG_ALIGN, bytes);
+    if (!p->region[r]) {
+      diag_error(d, SRCLOC_NONE, "out of memory (%zu bytes for a region)", bytes);
+      return -1;
+    }
+    memset(p->region[r], 0, bytes);
+  }
+  for (int i = 0; i < g->n; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->op == OP_INPUT && bind(p, n, i, inputs, "input", d)) return -1;
+    if (n->op == OP_WEIGHT && bind(p, n, i, weights, "weight", d)) return -1;
+  }
+  char *const *base = p->region;
+  for (int i = 0; i < p->nk; i++) p->fn[i](base, 0, p->ks[i].extent);
+  for (int k = 0; k < g->nout; k++) {
+    const Node *n = &g->nodes[g->outs[k].id];
+    const CgSlot *s = &p->layout.slot[g->outs[k].id];
+    Tensor *t = tensor_new(n->dtype, n->shape);
+    memcpy(t->data, p->region[s->region] + s->offset, tensor_nbytes(t));
+    tset_put(outputs, g->outs[k].name, t);
+  }
+  return 0;
+}

@@ -1,0 +1,29 @@
+/* jit.h — compile a primitive graph for this machine and run it in process: layout,
+ * kernels, LLVM optimisation and object emission (or the compile cache), ORC LLJIT, and a
+ * minimal runtime that calls the kernels in order. */
+#ifndef MIMIC_JIT_H
+#define MIMIC_JIT_H
+#include "ir/ir.h"
+#include "tensor.h"
+
+typedef struct JitOptions {
+  int no_cache;           /* bypass the compile cache */
+  const char *cache_dir;  /* NULL: $XDG_CACHE_HOME/mimic, else $HOME/.cache/mimic */
+} JitOptions;
+
+typedef struct JitStats {
+  double compile_s;       /* layout + codegen + LLVM (or cache read) + load */
+  int cache_hit;          /* the object came from the cache */
+  int nkernels;
+  int64_t region_bytes[3];
+} JitStats;
+
+typedef struct JitProgram JitProgram;
+
+JitProgram *jit_compile(const Graph *g, const JitOptions *o, Diag *d);
+/* Same contract as interp_run: inputs and weights by name, outputs by output name. */
+int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, TensorSet *outputs, Diag *d);
+const JitStats *jit_stats(const JitProgram *p);
+void jit_free(JitProgram *p);
+
+#endif
