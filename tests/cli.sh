@@ -7,6 +7,7 @@ mimic=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+export XDG_CACHE_HOME="$tmp/cache" # the JIT's compile cache, kept out of the user's
 fail=0
 expect() { # expect DESCRIPTION PATTERN FILE
   grep -qE -- "$2" "$3" || { echo "FAIL: $1: no line matching '$2' in:"; sed 's/^/    /' "$3"; fail=1; }
@@ -40,6 +41,28 @@ if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
   "$mimic" run "$vit" -D depth=2 --weights "$tmp/w.safetensors" --input pixels="$tmp/x.npy" \
     --output logits="$tmp/logits.npy" >"$tmp/run" || { echo "FAIL: run (logits only)"; fail=1; }
   expect "run reads the batch off the input" 'batch 3' "$tmp/run"
+  expect "the JIT is the default engine" 'run \(jit\)' "$tmp/run"
+  expect "the first JIT run compiles" 'compile [0-9.]+ s \([0-9]+ kernels\)' "$tmp/run"
+  "$mimic" run "$vit" -D depth=2 --weights "$tmp/w.safetensors" --input pixels="$tmp/x.npy" \
+    --output logits="$tmp/logits2.npy" >"$tmp/run2" || { echo "FAIL: second run"; fail=1; }
+  expect "the second JIT run comes from the cache" 'kernels, cached\)' "$tmp/run2"
+  "$mimic" run "$vit" -D depth=2 --weights "$tmp/w.safetensors" --input pixels="$tmp/x.npy" --no-cache \
+    --output logits="$tmp/logits3.npy" >"$tmp/run3" || { echo "FAIL: run --no-cache"; fail=1; }
+  grep -q 'cached' "$tmp/run3" && { echo "FAIL: --no-cache used the cache"; fail=1; }
+  # a damaged cache entry is detected and rebuilt
+  for f in "$XDG_CACHE_HOME"/mimic/*.mobj; do printf 'garbage' | dd of="$f" bs=1 seek=200 conv=notrunc 2>/dev/null; done
+  "$mimic" run "$vit" -D depth=2 --weights "$tmp/w.safetensors" --input pixels="$tmp/x.npy" \
+    --output logits="$tmp/logits4.npy" >"$tmp/run4" || { echo "FAIL: run after damaging the cache"; fail=1; }
+  grep -q 'cached' "$tmp/run4" && { echo "FAIL: a damaged cache entry was used"; fail=1; }
+  "$mimic" run "$vit" -D depth=2 --weights "$tmp/w.safetensors" --input pixels="$tmp/x.npy" \
+    --output logits="$tmp/logits5.npy" >"$tmp/run5" || fail=1
+  expect "the rebuilt entry is used" 'kernels, cached\)' "$tmp/run5"
+  "$mimic" run "$vit" -D depth=2 --weights "$tmp/w.safetensors" --input pixels="$tmp/x.npy" --engine=interp \
+    --output logits="$tmp/logits_ref.npy" >/dev/null || { echo "FAIL: run --engine=interp"; fail=1; }
+  for k in "" 2 3 4 5; do
+    "$mimic" compare "$tmp/logits$k.npy" "$tmp/logits_ref.npy" --tol 1e-4 >"$tmp/cmp" ||
+      { echo "FAIL: JIT logits$k differ from the interpreter's:"; cat "$tmp/cmp"; fail=1; }
+  done
   "$mimic" inspect "$tmp/logits.npy" >"$tmp/lg" || fail=1
   expect "logits have the batch's shape" 'f32 +\[3,10\]' "$tmp/lg"
   "$mimic" run "$vit" -D depth=2 --weights "$tmp/w.safetensors" --input pixels="$tmp/x.npy" \
@@ -50,7 +73,7 @@ fi
 
 "$mimic" dot "$vit" -D depth=1 >"$tmp/dot" || { echo "FAIL: dot"; fail=1; }
 expect "dot is a digraph" '^digraph "vit" \{' "$tmp/dot"
-for cmd in check ir dot init run inspect data; do
+for cmd in check ir dot init run compile inspect data compare; do
   "$mimic" "$cmd" --help >"$tmp/help" || { echo "FAIL: $cmd --help exited $?"; fail=1; }
   expect "$cmd --help" "^usage: mimic $cmd" "$tmp/help"
 done

@@ -19,6 +19,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cp -r "$bad_dir/." "$scratch/"
 cd "$scratch" || exit 1
+export XDG_CACHE_HOME="$scratch/.cache" # the JIT's compile cache stays in the scratch copy
 cmd=${cmd//\{root\}/$root}
 # shellcheck disable=SC2086  # the case's command line is split into words on purpose
 "$mimic" $cmd >stdout.txt 2>stderr.txt

@@ -35,5 +35,7 @@ int cmd_init(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_compile(int argc, char **argv);
 
 #endif

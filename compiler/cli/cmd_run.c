@@ -7,15 +7,18 @@
 
 #include "cli.h"
 #include "interp/interp.h"
+#include "jit/jit.h"
 #include "npy.h"
 #include "pass.h"
 #include "safetensors.h"
 
 static const char *help =
     "usage: mimic run FILE --weights W.safetensors --input NAME=X.npy... [--output NAME=Y.npy...]\n"
-    "                 [--engine=interp] [-D name=value]... [--batch N]\n"
+    "                 [--engine=jit|interp] [--no-cache] [-D name=value]... [--batch N]\n"
     "Run the model. Each --output names a model output and where to write it; without any,\n"
-    "every output is computed and summarised on stdout.\n";
+    "every output is computed and summarised on stdout. The JIT (the default) compiles to\n"
+    "native code and keeps the result in the compile cache ($XDG_CACHE_HOME/mimic);\n"
+    "--engine=interp runs the reference interpreter, the oracle.\n";
 
 #define MAX_IO 32
 
@@ -129,7 +132,8 @@ int cmd_run(int argc, char **argv) {
   Diag d;
   diag_init(&d);
   CliModel m = {0};
-  const char *wpath = NULL, *v, *engine = "interp";
+  const char *wpath = NULL, *v, *engine = "jit";
+  int no_cache = 0;
   char onames[MAX_IO][128];
   const char *opaths[MAX_IO], *ipaths[MAX_IO];
   char inames[MAX_IO][128];
@@ -144,6 +148,7 @@ int cmd_run(int argc, char **argv) {
     }
     if ((v = cli_opt("--weights", argc, argv, &i, &d))) wpath = v;
     else if ((v = cli_opt("--engine", argc, argv, &i, &d))) engine = v;
+    else if (!strcmp(argv[i], "--no-cache")) no_cache = 1;
     else if ((v = cli_opt("--input", argc, argv, &i, &d))) {
       if (nin == MAX_IO || split_io(v, inames[nin], sizeof inames[0], &ipaths[nin]))
         diag_error(&d, SRCLOC_NONE, "--input needs NAME=FILE.npy, got '%s'", v);
@@ -160,8 +165,8 @@ int cmd_run(int argc, char **argv) {
     fputs(help, stderr);
     return EXIT_USER;
   }
-  if (strcmp(engine, "interp")) {
-    diag_error(&d, SRCLOC_NONE, "unknown engine '%s' (available: interp)", engine);
+  if (strcmp(engine, "interp") && strcmp(engine, "jit")) {
+    diag_error(&d, SRCLOC_NONE, "unknown engine '%s' (available: jit, interp)", engine);
     return EXIT_USER;
   }
   int rc = EXIT_USER;
@@ -170,6 +175,7 @@ int cmd_run(int argc, char **argv) {
   tset_init(&ws);
   tset_init(&outs);
   Graph *g = NULL, *pruned = NULL, *lowered = NULL;
+  JitProgram *prog = NULL;
   for (int i = 0; i < nin; i++) {
     Tensor *t;
     if (tset_get(&ins, inames[i])) {
@@ -199,11 +205,23 @@ int cmd_run(int argc, char **argv) {
   }
   if (has_weights && st_read(wpath, &ws, &d)) goto out;
   if (bind(lowered, &ins, &ws, wpath, &d)) goto out;
+  char compiled[96] = "";
+  if (!strcmp(engine, "jit")) {
+    JitOptions jo = {.no_cache = no_cache};
+    prog = jit_compile(lowered, &jo, &d);
+    if (!prog) {
+      rc = EXIT_INTERNAL; /* the model was valid: a failure here is mimic's */
+      goto out;
+    }
+    const JitStats *st = jit_stats(prog);
+    snprintf(compiled, sizeof compiled, ", compile %.3f s (%d kernels%s)", st->compile_s, st->nkernels,
+             st->cache_hit ? ", cached" : "");
+  }
   double t2 = now();
-  if (interp_run(lowered, &ins, &ws, &outs, &d)) goto out;
+  if (prog ? jit_run(prog, &ins, &ws, &outs, &d) : interp_run(lowered, &ins, &ws, &outs, &d)) goto out;
   double t3 = now();
-  printf("%s: batch %lld, %d nodes after the pipeline; build %.3f s, run (%s) %.3f s\n", g->name,
-         (long long)(batch ? batch : 1), lowered->n, t1 - t0, engine, t3 - t2);
+  printf("%s: batch %lld, %d nodes after the pipeline; build %.3f s%s, run (%s) %.3f s\n", g->name,
+         (long long)(batch ? batch : 1), lowered->n, t1 - t0, compiled, engine, t3 - t2);
   for (int i = 0; i < nout; i++)
     if (npy_write(opaths[i], tset_get(&outs, onames[i]), &d)) goto out;
   for (int i = 0; i < outs.n; i++) summarise(outs.names[i], outs.t[i]);
@@ -212,6 +230,7 @@ out:
   tset_free(&ins);
   tset_free(&ws);
   tset_free(&outs);
+  jit_free(prog);
   ir_graph_free(g);
   ir_graph_free(pruned);
   ir_graph_free(lowered);

@@ -16,8 +16,10 @@ static const Command commands[] = {
     {"dot", cmd_dot, "print a model's graph in Graphviz dot"},
     {"init", cmd_init, "write initial weights of a model as safetensors"},
     {"run", cmd_run, "run a model on .npy inputs, write .npy outputs"},
+    {"compile", cmd_compile, "write a model as a native object file and C header"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors or .npy file"},
     {"data", cmd_data, "export Fashion-MNIST images and labels as .npy"},
+    {"compare", cmd_compare, "check that two .npy arrays agree within a tolerance"},
 };
 
 static void usage(FILE *f) {

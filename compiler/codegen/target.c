@@ -29,37 +29,30 @@ static char *dup_llvm(char *s) {
 }
 
 /* LLVM's C API cannot ask whether a CPU name is valid: an unknown one is only reported as a
- * warning on stderr when code is first generated ("... is not a recognized processor for
- * this target"). So emit an empty module with stderr redirected to a temporary file and
- * look for that warning. */
-static int cpu_is_known(LLVMTargetMachineRef tm) {
+ * warning on stderr ("... is not a recognized processor for this target") when the target
+ * machine builds its subtarget, and code generation for it may abort later. So create
+ * the target machine with stderr redirected to a temporary file and look for that
+ * warning; *known says whether it was absent. */
+static LLVMTargetMachineRef create_tm(LLVMTargetRef target, const CgTarget *t, int *known) {
+  *known = 1;
   fflush(stderr);
   FILE *tmp = tmpfile();
-  if (!tmp) return 1;
-  int saved = dup(2);
-  if (saved < 0) {
-    fclose(tmp);
-    return 1;
+  int saved = tmp ? dup(2) : -1;
+  if (saved >= 0) dup2(fileno(tmp), 2);
+  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, LLVMCodeGenLevelAggressive,
+                                                    LLVMRelocPIC, LLVMCodeModelDefault);
+  if (saved >= 0) {
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char text[4096];
+    rewind(tmp);
+    size_t n = fread(text, 1, sizeof text - 1, tmp);
+    text[n] = 0;
+    *known = strstr(text, "is not a recognized processor") == NULL;
   }
-  dup2(fileno(tmp), 2);
-  LLVMContextRef ctx = LLVMContextCreate();
-  LLVMModuleRef m = LLVMModuleCreateWithNameInContext("probe", ctx);
-  LLVMMemoryBufferRef buf = NULL;
-  char *err = NULL;
-  if (!LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &err, &buf)) LLVMDisposeMemoryBuffer(buf);
-  LLVMDisposeMessage(err);
-  LLVMDisposeModule(m);
-  LLVMContextDispose(ctx);
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  char text[4096];
-  size_t n = 0;
-  rewind(tmp);
-  n = fread(text, 1, sizeof text - 1, tmp);
-  text[n] = 0;
-  fclose(tmp);
-  return strstr(text, "is not a recognized processor") == NULL;
+  if (tmp) fclose(tmp);
+  return tm;
 }
 
 int cg_target_init(CgTarget *t, const char *triple, const char *cpu, Diag *d) {
@@ -80,14 +73,14 @@ int cg_target_init(CgTarget *t, const char *triple, const char *cpu, Diag *d) {
   else t->cpu = host ? dup_llvm(LLVMGetHostCPUName()) : strdup("generic");
   /* the host's features only describe the host's CPU */
   t->features = host && !cpu ? dup_llvm(LLVMGetHostCPUFeatures()) : strdup("");
-  t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, LLVMCodeGenLevelAggressive,
-                                  LLVMRelocPIC, LLVMCodeModelDefault);
+  int known;
+  t->tm = create_tm(target, t, &known);
   if (!t->tm) {
     diag_error(d, SRCLOC_NONE, "cannot create a target machine for '%s' (cpu '%s')", t->triple, t->cpu);
     cg_target_free(t);
     return -1;
   }
-  if (cpu && strcmp(cpu, "generic") && !cpu_is_known(t->tm)) {
+  if (!known) {
     diag_error(d, SRCLOC_NONE, "unknown CPU '%s' for target '%s'", cpu, t->triple);
     cg_target_free(t);
     return -1;

@@ -25,6 +25,7 @@ struct JitProgram {
   KernelFn *fn;          /* one per kernel */
   int nk;
   char *region[CG_NREGIONS]; /* allocated on first run, reused */
+  int chunks;            /* JitOptions.chunks */
   JitStats st;
 };
 
@@ -80,6 +81,7 @@ JitProgram *jit_compile(const Graph *g, const JitOptions *o, Diag *d) {
   JitProgram *p = calloc(1, sizeof *p);
   if (!p) return NULL;
   p->g = g;
+  p->chunks = o ? o->chunks : 0;
   CgTarget t = {0};
   void *obj = NULL;
   size_t n = 0;
@@ -175,7 +177,15 @@ int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, Te
     if (n->op == OP_WEIGHT && bind(p, n, i, weights, "weight", d)) return -1;
   }
   char *const *base = p->region;
-  for (int i = 0; i < p->nk; i++) p->fn[i](base, 0, p->ks[i].extent);
+  for (int i = 0; i < p->nk; i++) {
+    int64_t ext = p->ks[i].extent;
+    if (p->chunks <= 1) {
+      p->fn[i](base, 0, ext);
+      continue;
+    }
+    for (int c = p->chunks - 1; c >= 0; c--) /* pieces out of order: none may depend on another */
+      p->fn[i](base, ext * c / p->chunks, ext * (c + 1) / p->chunks);
+  }
   for (int k = 0; k < g->nout; k++) {
     const Node *n = &g->nodes[g->outs[k].id];
     const CgSlot *s = &p->layout.slot[g->outs[k].id];

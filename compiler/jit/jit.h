@@ -9,6 +9,8 @@
 typedef struct JitOptions {
   int no_cache;           /* bypass the compile cache */
   const char *cache_dir;  /* NULL: $XDG_CACHE_HOME/mimic, else $HOME/.cache/mimic */
+  int chunks;             /* > 1: call each kernel on this many pieces of its range, last
+                           * piece first (exercises the kernel ABI's range contract) */
 } JitOptions;
 
 typedef struct JitStats {

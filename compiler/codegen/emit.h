@@ -1,0 +1,82 @@
+/* emit.h — internal to compiler/codegen: the emission context and the loop-building
+ * helpers shared by emit.c (kernel functions, elementwise ops, reductions, sources) and
+ * emit_ops.c (movement, indexing, contraction, random).
+ *
+ * Every kernel is two functions: the external `NAMEk<id>(char *const *base, i64 lo,
+ * i64 hi)` of the ABI, which turns region bases and slot offsets into tensor pointers,
+ * and an internal, always-inlined body that receives those pointers as `noalias`
+ * parameters. Once LLVM inlines the body, the noalias facts become alias scopes, so the
+ * vectoriser knows the output never overlaps an input without runtime checks. */
+#ifndef MIMIC_CG_EMIT_H
+#define MIMIC_CG_EMIT_H
+#include <llvm-c/Core.h>
+
+#include "codegen/codegen.h"
+
+typedef struct Em {
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMTypeRef i1, i8, i32, i64, f32, f64, ptr, vd;
+  const Graph *g;
+  /* the kernel being emitted */
+  const Node *n;           /* its node */
+  LLVMValueRef fn;         /* its body function */
+  LLVMValueRef out;        /* pointer to the node's slot */
+  LLVMValueRef *in;        /* pointers to the inputs' slots (malloc'd per kernel) */
+  LLVMValueRef lo, hi;     /* the parallel range */
+} Em;
+
+/* A counted loop [lo, hi) with step 1. Values carried around the loop (accumulators) are
+ * phis made by loop_carry after loop_begin; loop_end takes their next values. After
+ * loop_end the builder sits after the loop, where loop_carry's phis hold the final
+ * values. */
+typedef struct Loop {
+  LLVMBasicBlockRef head, body, exit;
+  LLVMValueRef iv;
+  LLVMValueRef carry[4];
+  int ncarry;
+} Loop;
+
+LLVMValueRef loop_begin(Em *e, Loop *L, LLVMValueRef lo, LLVMValueRef hi);
+LLVMValueRef loop_carry(Em *e, Loop *L, LLVMValueRef init);
+void loop_end(Em *e, Loop *L, const LLVMValueRef *next);
+
+/* constants and types */
+LLVMValueRef em_i64(Em *e, int64_t v);
+LLVMValueRef em_i32(Em *e, int32_t v);
+LLVMTypeRef em_type(Em *e, DType t);   /* bool is i8 in memory */
+LLVMValueRef em_const(Em *e, DType t, double v);
+
+/* x converted from dtype `from` to `to` (register forms: bool is i1), by the
+ * interpreter's rules (float -> i32 truncates and saturates, NaN -> 0) */
+LLVMValueRef em_cast(Em *e, LLVMValueRef x, DType from, DType to);
+/* element i (an i64) of the tensor at p with dtype t: load and store, bool as i8 0/1 */
+LLVMValueRef em_load(Em *e, DType t, LLVMValueRef p, LLVMValueRef i);
+void em_store(Em *e, DType t, LLVMValueRef p, LLVMValueRef i, LLVMValueRef v);
+/* integer arithmetic on i64 indices: nsw, since extents are bounded by IR_MAX_NUMEL */
+LLVMValueRef em_add(Em *e, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef em_mul(Em *e, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef em_mulc(Em *e, LLVMValueRef a, int64_t c);
+/* a call to an overloaded intrinsic such as "llvm.maximum" at the type of args[0] */
+LLVMValueRef em_intrinsic(Em *e, const char *name, LLVMTypeRef ty, LLVMValueRef *args, unsigned n);
+/* mark a floating-point instruction reassociable (lets the vectoriser split a sum) */
+void em_reassoc(LLVMValueRef inst);
+/* row-major strides of s, in elements */
+void em_strides(const Shape *s, int64_t *st);
+
+/* The kernel's parallel extent for node id (what CgKernel.extent says). */
+int64_t cg_extent(const Graph *g, int id);
+/* Nodes an output needs (calloc'd flags), whether a node is an output, whether it is a
+ * reshape that shares its input's slot (layout.c). */
+char *cg_live(const Graph *g);
+int cg_is_output(const Graph *g, int id);
+int cg_is_alias(const Graph *g, int id);
+
+/* emit_ops.c: the body of a movement, indexing, contraction or random kernel */
+void em_move(Em *e);
+void em_index(Em *e);
+void em_contract(Em *e);
+void em_random(Em *e);
+
+#endif
