@@ -427,21 +427,80 @@ static void add_attr(Em *e, LLVMValueRef f, unsigned idx, const char *name, uint
   LLVMAddAttributeAtIndex(f, idx, LLVMCreateEnumAttribute(e->ctx, kind, val));
 }
 
-static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k) {
-  const Node *n = &e->g->nodes[k->node];
+/* ---- kernels ----
+ *
+ * Kernels that compute the same thing on different buffers (the twelve blocks of a ViT)
+ * share one body: the key below is everything a body depends on (op, attributes, dtypes
+ * and shapes; not the slots, which only the wrapper knows). A shared body is kept out of
+ * line so LLVM optimises and compiles it once; a body with one user is inlined into its
+ * wrapper. Both keep the noalias facts: on the parameters, or as scopes after inlining. */
+
+typedef struct Body {
+  char *key;          /* malloc'd */
+  LLVMValueRef fn;
+  int users;
+} Body;
+
+typedef struct Bodies {
+  Body *v;            /* open addressing, cap a power of two */
+  int cap;
+} Bodies;
+
+static void put_shape(FILE *f, DType t, const Shape *s) {
+  fprintf(f, "%s[", dtype_name(t));
+  for (int k = 0; k < s->rank; k++) fprintf(f, "%s%lld", k ? "," : "", (long long)s->d[k]);
+  fputc(']', f);
+}
+
+static char *body_key(const Graph *g, const Node *n) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) abort();
+  fprintf(f, "%s ", op_info(n->op)->name);
+  put_shape(f, n->dtype, &n->shape);
+  for (int i = 0; i < n->nin; i++) {
+    fputc(' ', f);
+    put_shape(f, g->nodes[n->in[i]].dtype, &g->nodes[n->in[i]].shape);
+  }
+  for (int a = 0; a < n->nattr; a++) {
+    const Attr *at = &n->attr[a];
+    fprintf(f, " %s=", at->key);
+    switch (at->kind) {
+    case AK_INT: fprintf(f, "%lld", (long long)at->v.i); break;
+    case AK_FLOAT: fprintf(f, "%a", at->v.f); break;
+    case AK_INTS:
+      for (int k = 0; k < at->n; k++) fprintf(f, "%lld,", (long long)at->v.is[k]);
+      break;
+    case AK_FLOATS:
+      for (int k = 0; k < at->n; k++) fprintf(f, "%a,", at->v.fs[k]);
+      break;
+    case AK_STR: fprintf(f, "%s", at->v.s ? at->v.s : ""); break;
+    case AK_DTYPE: fprintf(f, "%s", dtype_name(at->v.dt)); break;
+    }
+  }
+  fclose(f);
+  return buf;
+}
+
+static Body *body_find(Bodies *t, const char *key) {
+  uint64_t h = 1469598103934665603ull;
+  for (const char *p = key; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  for (int i = (int)(h & (uint64_t)(t->cap - 1));; i = (i + 1) & (t->cap - 1))
+    if (!t->v[i].key || !strcmp(t->v[i].key, key)) return &t->v[i];
+}
+
+/* The body (out, in..., lo, hi) of node n, pointers noalias and CG_ALIGN-aligned. */
+static LLVMValueRef emit_body(Em *e, const Node *n, const char *name) {
   int nin = n->nin, np = nin + 3;
   LLVMTypeRef *pt = malloc(sizeof *pt * (size_t)np);
-  LLVMValueRef *args = malloc(sizeof *args * (size_t)np);
   e->in = malloc(sizeof *e->in * (size_t)(nin ? nin : 1));
-  if (!pt || !args || !e->in) abort();
+  if (!pt || !e->in) abort();
   for (int i = 0; i < nin + 1; i++) pt[i] = e->ptr;
   pt[nin + 1] = pt[nin + 2] = e->i64;
-  /* the body: (out, in..., lo, hi), pointers noalias and 64-byte aligned */
-  char name[96];
-  snprintf(name, sizeof name, "%s.body", k->name);
   LLVMValueRef body = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->vd, pt, (unsigned)np, 0));
+  free(pt);
   LLVMSetLinkage(body, LLVMInternalLinkage);
-  add_attr(e, body, LLVMAttributeFunctionIndex, "alwaysinline", 0);
   add_attr(e, body, LLVMAttributeFunctionIndex, "nounwind", 0);
   for (int i = 0; i < nin + 1; i++) {
     add_attr(e, body, (unsigned)i + 1, "noalias", 0);
@@ -465,8 +524,28 @@ static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k) {
   default: em_flat(e); break;
   }
   LLVMBuildRetVoid(e->b);
+  free(e->in);
+  e->in = NULL;
+  return body;
+}
 
-  /* the kernel: region bases + slot offsets -> pointers, then the body */
+/* The kernel of the ABI: region bases + slot offsets -> pointers, then the body. */
+static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bodies) {
+  const Node *n = &e->g->nodes[k->node];
+  int nin = n->nin, np = nin + 3;
+  char *key = body_key(e->g, n);
+  Body *bd = body_find(bodies, key);
+  if (!bd->key) {
+    char name[96];
+    snprintf(name, sizeof name, "%s.body", k->name);
+    bd->key = key;
+    bd->fn = emit_body(e, n, name);
+  } else {
+    free(key);
+  }
+  bd->users++;
+  LLVMValueRef *args = malloc(sizeof *args * (size_t)np);
+  if (!args) abort();
   LLVMTypeRef kt[3] = {e->ptr, e->i64, e->i64};
   LLVMValueRef kf = LLVMAddFunction(e->mod, k->name, LLVMFunctionType(e->vd, kt, 3, 0));
   add_attr(e, kf, LLVMAttributeFunctionIndex, "nounwind", 0);
@@ -481,12 +560,9 @@ static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k) {
   }
   args[nin + 1] = LLVMGetParam(kf, 1);
   args[nin + 2] = LLVMGetParam(kf, 2);
-  LLVMBuildCall2(e->b, LLVMGlobalGetValueType(body), body, args, (unsigned)np, "");
+  LLVMBuildCall2(e->b, LLVMGlobalGetValueType(bd->fn), bd->fn, args, (unsigned)np, "");
   LLVMBuildRetVoid(e->b);
-  free(pt);
   free(args);
-  free(e->in);
-  e->in = NULL;
 }
 
 int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out, Diag *d) {
@@ -505,7 +581,17 @@ int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out
   e.f64 = LLVMDoubleTypeInContext(e.ctx);
   e.ptr = LLVMPointerTypeInContext(e.ctx, 0);
   e.vd = LLVMVoidTypeInContext(e.ctx);
-  for (int i = 0; i < out->nkernels; i++) emit_kernel(&e, l, &out->kernels[i]);
+  Bodies bodies = {.cap = 16};
+  while (bodies.cap < 2 * out->nkernels) bodies.cap *= 2;
+  bodies.v = calloc((size_t)bodies.cap, sizeof *bodies.v);
+  if (!bodies.v) abort();
+  for (int i = 0; i < out->nkernels; i++) emit_kernel(&e, l, &out->kernels[i], &bodies);
+  for (int i = 0; i < bodies.cap; i++) {
+    if (!bodies.v[i].key) continue;
+    add_attr(&e, bodies.v[i].fn, LLVMAttributeFunctionIndex, bodies.v[i].users > 1 ? "noinline" : "alwaysinline", 0);
+    free(bodies.v[i].key);
+  }
+  free(bodies.v);
   LLVMDisposeBuilder(e.b);
   return 0;
 }

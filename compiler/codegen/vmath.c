@@ -98,7 +98,7 @@ static LLVMValueRef intr2(Fb *c, const char *name, LLVMValueRef a, LLVMValueRef 
 
 static LLVMValueRef fma3(Fb *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
   LLVMValueRef args[3] = {a, b, d};
-  return intr(c, "llvm.fma", args, 3);
+  return intr(c, "llvm.fmuladd", args, 3);
 }
 
 static LLVMValueRef mul(Fb *c, LLVMValueRef a, LLVMValueRef b) {
@@ -136,14 +136,17 @@ static LLVMValueRef build_exp(Fb *c, LLVMValueRef x) {
   /* the clamp bounds n to [-150, 128] so the integer work cannot overflow; minnum and
    * maxnum turn NaN into a bound, so NaN is put back at the end */
   LLVMValueRef xc = intr2(c, "llvm.maxnum", intr2(c, "llvm.minnum", x, cf(c, 89.0)), cf(c, -104.0));
-  LLVMValueRef n = intr1(c, "llvm.rint", mul(c, xc, cf(c, 1.44269504088896341)));
+  /* round to nearest by adding 1.5 * 2^23: the integer lands in the low mantissa bits.
+   * Plain arithmetic, where llvm.rint would be a call to rintf on x86 without SSE4.1. */
+  LLVMValueRef t = add(c, mul(c, xc, cf(c, 1.44269504088896341)), cf(c, 0x1.8p23));
+  LLVMValueRef n = LLVMBuildFSub(c->b, t, cf(c, 0x1.8p23), "");
   LLVMValueRef r = fma3(c, n, cf(c, -LN2_HI), xc); /* exact */
   r = fma3(c, n, cf(c, -LN2_LO), r);
   LLVMValueRef z = mul(c, r, r);
   LLVMValueRef p = add(c, fma3(c, poly(c, r, exp_p, NELEM(exp_p)), z, r), cf(c, 1.0));
   /* 2^n in two factors, each a normal float: p 2^k1 is exact and the second product
    * rounds once, also when the result is subnormal */
-  LLVMValueRef k = LLVMBuildFPToSI(c->b, n, c->i32, "");
+  LLVMValueRef k = LLVMBuildSub(c->b, LLVMBuildBitCast(c->b, t, c->i32, ""), ci(c, 0x4b400000), "");
   LLVMValueRef k1 = LLVMBuildAShr(c->b, k, ci(c, 1), "");
   LLVMValueRef k2 = LLVMBuildSub(c->b, k, k1, "");
   LLVMValueRef y = mul(c, mul(c, p, pow2i(c, k1)), pow2i(c, k2));

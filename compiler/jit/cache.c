@@ -9,7 +9,9 @@
  *   object      size bytes */
 #include "jit/cache.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <llvm-c/blake3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +27,35 @@ static void put(llvm_blake3_hasher *h, const char *s) {
   llvm_blake3_hasher_update(h, s, strlen(s) + 1); /* the NUL separates the fields */
 }
 
+/* The running program's GNU build ID: it changes whenever mimic's code (codegen
+ * included) is rebuilt, so a developer's cache never serves objects from an older code
+ * generator under the same version number. dl_iterate_phdr lists the main program first. */
+static int build_id(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  llvm_blake3_hasher *h = data;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_NOTE) continue;
+    const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+    while (p + sizeof(ElfW(Nhdr)) <= end) {
+      const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+      const char *name = p + sizeof *nh, *desc = name + ((nh->n_namesz + 3) & ~3u);
+      if (desc + nh->n_descsz > end) break;
+      if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4)) {
+        llvm_blake3_hasher_update(h, desc, nh->n_descsz);
+        return 1;
+      }
+      p = desc + ((nh->n_descsz + 3) & ~3u);
+    }
+  }
+  return 1; /* the main program only */
+}
+
 void cache_key(CacheKey *k, const char *ir_text, const CgTarget *t) {
   llvm_blake3_hasher h;
   llvm_blake3_hasher_init(&h);
   put(&h, "mimic " MIMIC_VERSION);
+  dl_iterate_phdr(build_id, &h);
   put(&h, t->triple);
   put(&h, t->cpu);
   put(&h, t->features);
