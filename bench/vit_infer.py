@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """vit_infer.py MIMIC [--depth N] [--batch N] [--reps N] [--json FILE]
 
-ViT inference, side by side in one run: mimic (each engine it has) against PyTorch eager
-on the same weights and images. Reports seconds per batch (min/median/max over --reps runs)
-and the ratio to PyTorch. mimic's time is the one it prints for the run alone (model build
-and file I/O excluded). Needs Debian's python3-numpy and python3-torch; says so and exits
-when they are absent.
+ViT inference, side by side in one run: mimic (the JIT and the reference interpreter)
+against PyTorch eager on the same weights and images. Reports seconds per batch
+(min/median/max over --reps runs) and the ratio to PyTorch; mimic's time is the one it
+prints for the run alone (model build, compilation and file I/O excluded). Also the JIT's
+compile time with an empty compile cache (cold) against a warm one (cached), each run in
+a fresh process. Needs Debian's python3-numpy and python3-torch; says so and exits when
+they are absent.
 """
 import argparse
 import json
@@ -40,6 +42,7 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-interp", action="store_true", help="leave the (slow) interpreter out")
     ap.add_argument("--json")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -51,13 +54,30 @@ def main():
         subprocess.run([a.mimic, "init", model, "-o", w] + defs, check=True, stdout=subprocess.DEVNULL)
         images = np.random.default_rng(0).random((a.batch, 1, 28, 28), dtype=np.float32)
         np.save(x, images)
-        times = []
-        for _ in range(a.reps):
-            out = subprocess.run([a.mimic, "run", model, "--weights", w, "--input", f"pixels={x}", "--output",
-                                  f"logits={os.path.join(tmp, 'l.npy')}", "--engine=interp"] + defs,
-                                 check=True, capture_output=True, text=True).stdout
-            times.append(float(re.search(r"run \(interp\) ([0-9.]+) s", out).group(1)))
-        rows["mimic interp"] = stats(times)
+        run = [a.mimic, "run", model, "--weights", w, "--input", f"pixels={x}", "--output",
+               f"logits={os.path.join(tmp, 'l.npy')}"] + defs
+
+        def mimic(engine, env):
+            out = subprocess.run(run + [f"--engine={engine}"], check=True, capture_output=True, text=True,
+                                 env=env).stdout
+            m = re.search(r"compile ([0-9.]+) s \(([0-9]+) kernels(, cached)?\)", out)
+            return float(re.search(rf"run \({engine}\) ([0-9.]+) s", out).group(1)), m
+
+        cold, cached, times = [], [], []
+        for r in range(a.reps):
+            env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, f"cache{r}"))  # empty: a cold compile
+            t, m = mimic("jit", env)
+            assert not m.group(3), "a fresh cache directory gave a cache hit"
+            cold.append(float(m.group(1)))
+            kernels = int(m.group(2))
+            t, m = mimic("jit", env)
+            assert m.group(3), "the second run did not hit the cache"
+            cached.append(float(m.group(1)))
+            times.append(t)
+        rows["mimic jit"] = stats(times)
+        compile_rows = {"cold": stats(cold), "cached": stats(cached)}
+        if not a.no_interp:
+            rows["mimic interp"] = stats([mimic("interp", os.environ)[0] for _ in range(a.reps)])
         weights = {k: v.float() for k, v in read_safetensors(w).items()}
     xt = torch.from_numpy(images)
     labels = torch.zeros(a.batch, dtype=torch.long)
@@ -74,9 +94,17 @@ def main():
     print(f"{'engine':<16} {'min s':>9} {'median s':>9} {'max s':>9} {'median / pytorch':>17}")
     for name, r in rows.items():
         print(f"{name:<16} {r['min']:9.4f} {r['median']:9.4f} {r['max']:9.4f} {r['median'] / base:17.2f}")
+    print(f"\nJIT compile time ({kernels} kernels), seconds, fresh process each")
+    print(f"{'cache':<16} {'min s':>9} {'median s':>9} {'max s':>9} {'median / cached':>17}")
+    cbase = compile_rows["cached"]["median"]
+    for name, r in compile_rows.items():
+        print(f"{name:<16} {r['min']:9.4f} {r['median']:9.4f} {r['max']:9.4f} {r['median'] / cbase:17.1f}")
+    if "mimic interp" in rows:
+        print(f"\nJIT against the interpreter: {rows['mimic interp']['median'] / rows['mimic jit']['median']:.1f}x faster")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"depth": a.depth, "batch": a.batch, "threads": a.threads, "rows": rows}, f, indent=1)
+            json.dump({"depth": a.depth, "batch": a.batch, "threads": a.threads, "rows": rows,
+                       "compile": compile_rows, "kernels": kernels}, f, indent=1)
 
 
 if __name__ == "__main__":
