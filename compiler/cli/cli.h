@@ -4,6 +4,7 @@
 #define MIMIC_CLI_H
 #include "frontend/frontend.h"
 #include "ir/ir.h"
+#include "tensor.h"
 
 /* Exit codes of every command. */
 enum { EXIT_OK = 0, EXIT_USER = 1, EXIT_INTERNAL = 2 };
@@ -28,6 +29,13 @@ int cli_is_mir(const char *path);
 const char *cli_opt(const char *name, int argc, char **argv, int *i, Diag *d);
 int cli_parse_int(const char *s, int64_t *out);
 
+/* bind.c: split NAME=PATH (-1 when malformed); the batch implied by the inputs of a YAML
+ * model (0: none follows the batch); check inputs and weights against g, converting
+ * bf16 -> f32 and in-range i64 -> i32 in place. Both report and return -1 on error. */
+int cli_split_io(const char *arg, char *name, size_t n, const char **path);
+int cli_infer_batch(const CliModel *m, const TensorSet *ins, int64_t *batch, Diag *d);
+int cli_bind(const Graph *g, TensorSet *ins, TensorSet *ws, const char *wpath, Diag *d);
+
 int cmd_check(int argc, char **argv);
 int cmd_ir(int argc, char **argv);
 int cmd_dot(int argc, char **argv);
@@ -37,5 +45,6 @@ int cmd_inspect(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
+int cmd_grad(int argc, char **argv);
 
 #endif

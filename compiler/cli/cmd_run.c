@@ -28,87 +28,6 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Split NAME=PATH; returns -1 when malformed. */
-static int split_io(const char *arg, char *name, size_t n, const char **path) {
-  const char *eq = strchr(arg, '=');
-  if (!eq || eq == arg || !eq[1] || (size_t)(eq - arg) >= n) return -1;
-  memcpy(name, arg, (size_t)(eq - arg));
-  name[eq - arg] = 0;
-  *path = eq + 1;
-  return 0;
-}
-
-/* The batch implied by the given inputs (0: none of them follows the batch). */
-static int infer_batch(const CliModel *m, const TensorSet *ins, int64_t *batch, Diag *d) {
-  *batch = 0;
-  Graph *g2 = cli_load(m, 2, NULL, d);
-  Graph *g3 = g2 ? cli_load(m, 3, NULL, d) : NULL;
-  int rc = g3 ? 0 : -1;
-  for (int i = 0; !rc && g3 && i < g2->n; i++) {
-    const Node *a = &g2->nodes[i], *b = &g3->nodes[i];
-    const Tensor *t = a->op == OP_INPUT ? tset_get(ins, a->name) : NULL;
-    if (!t || t->shape.rank != a->shape.rank) continue;
-    for (int k = 0; k < a->shape.rank; k++) {
-      int64_t slope = b->shape.d[k] - a->shape.d[k], c = a->shape.d[k] - 2 * slope;
-      if (!slope) continue;
-      int64_t v = t->shape.d[k] - c;
-      if (v < 1 || v % slope || (*batch && *batch != v / slope)) {
-        diag_error(d, a->loc, "input '%s': extent %lld on axis %d does not fit the batch%s", a->name,
-                   (long long)t->shape.d[k], k, *batch ? " of the other inputs" : "");
-        rc = -1;
-        break;
-      }
-      *batch = v / slope;
-    }
-  }
-  ir_graph_free(g2);
-  ir_graph_free(g3);
-  return rc;
-}
-
-/* Check the given inputs and weights against the graph; convert lossless dtype changes
- * (i64 -> i32 within range, bf16 -> f32). */
-static int bind(const Graph *g, TensorSet *ins, TensorSet *ws, const char *wpath, Diag *d) {
-  char want[128], got[128];
-  for (int i = 0; i < g->n; i++) {
-    const Node *n = &g->nodes[i];
-    if (n->op != OP_INPUT && n->op != OP_WEIGHT) continue;
-    int is_w = n->op == OP_WEIGHT;
-    TensorSet *set = is_w ? ws : ins;
-    Tensor *t = tset_get(set, n->name);
-    shape_str(&n->shape, want, sizeof want);
-    if (!t) {
-      if (is_w) diag_error(d, (SrcLoc){wpath, 0, 0}, "missing weight '%s' (%s%s)", n->name, dtype_name(n->dtype), want);
-      else diag_error(d, SRCLOC_NONE, "missing input '%s' (%s): give --input %s=FILE.npy", n->name,
-                      dtype_name(n->dtype), n->name);
-      return -1;
-    }
-    shape_str(&t->shape, got, sizeof got);
-    if (!shape_eq(&t->shape, &n->shape)) {
-      if (is_w) diag_error(d, (SrcLoc){wpath, 0, 0}, "weight '%s' is %s%s but the model needs %s%s", n->name,
-                           dtype_name(t->dtype), got, dtype_name(n->dtype), want);
-      else diag_error(d, SRCLOC_NONE, "input '%s' is %s%s but the model needs %s%s", n->name, dtype_name(t->dtype), got,
-                      dtype_name(n->dtype), want);
-      return -1;
-    }
-    if (t->dtype == n->dtype) continue;
-    int ok = (t->dtype == DT_BF16 && n->dtype == DT_F32) || (t->dtype == DT_I64 && n->dtype == DT_I32);
-    for (int64_t k = 0; ok && t->dtype == DT_I64 && k < shape_numel(&t->shape); k++) {
-      double v = tensor_get(t, k);
-      ok = v >= -2147483648.0 && v <= 2147483647.0;
-    }
-    if (!ok) {
-      int range = t->dtype == DT_I64 && n->dtype == DT_I32;
-      diag_error(d, is_w ? (SrcLoc){wpath, 0, 0} : SRCLOC_NONE, "%s '%s' is %s%s but the model needs %s",
-                 is_w ? "weight" : "input", n->name, dtype_name(t->dtype),
-                 range ? " with values outside the i32 range" : "", dtype_name(n->dtype));
-      return -1;
-    }
-    tset_put(set, n->name, tensor_convert(t, n->dtype));
-  }
-  return 0;
-}
-
 static void summarise(const char *name, const Tensor *t) {
   char sh[128];
   int64_t n = shape_numel(&t->shape);
@@ -150,11 +69,11 @@ int cmd_run(int argc, char **argv) {
     else if ((v = cli_opt("--engine", argc, argv, &i, &d))) engine = v;
     else if (!strcmp(argv[i], "--no-cache")) no_cache = 1;
     else if ((v = cli_opt("--input", argc, argv, &i, &d))) {
-      if (nin == MAX_IO || split_io(v, inames[nin], sizeof inames[0], &ipaths[nin]))
+      if (nin == MAX_IO || cli_split_io(v, inames[nin], sizeof inames[0], &ipaths[nin]))
         diag_error(&d, SRCLOC_NONE, "--input needs NAME=FILE.npy, got '%s'", v);
       nin++;
     } else if ((v = cli_opt("--output", argc, argv, &i, &d))) {
-      if (nout == MAX_IO || split_io(v, onames[nout], sizeof onames[0], &opaths[nout]))
+      if (nout == MAX_IO || cli_split_io(v, onames[nout], sizeof onames[0], &opaths[nout]))
         diag_error(&d, SRCLOC_NONE, "--output needs NAME=FILE.npy, got '%s'", v);
       nout++;
     } else if (argv[i][0] == '-' || m.path) diag_error(&d, SRCLOC_NONE, "run: unexpected argument '%s'", argv[i]);
@@ -186,7 +105,7 @@ int cmd_run(int argc, char **argv) {
     tset_put(&ins, inames[i], t);
   }
   int64_t batch = m.batch;
-  if (!batch && !cli_is_mir(m.path) && infer_batch(&m, &ins, &batch, &d)) goto out;
+  if (!batch && !cli_is_mir(m.path) && cli_infer_batch(&m, &ins, &batch, &d)) goto out;
   double t0 = now();
   g = cli_load(&m, batch, NULL, &d);
   if (!g) goto out;
@@ -204,7 +123,7 @@ int cmd_run(int argc, char **argv) {
     goto out;
   }
   if (has_weights && st_read(wpath, &ws, &d)) goto out;
-  if (bind(lowered, &ins, &ws, wpath, &d)) goto out;
+  if (cli_bind(lowered, &ins, &ws, wpath, &d)) goto out;
   char compiled[96] = "";
   if (!strcmp(engine, "jit")) {
     JitOptions jo = {.no_cache = no_cache};

@@ -88,13 +88,32 @@ def main():
                         f"labels={ypath}", "--output", f"logits={lpath}", "--output", f"loss={losspath}"] + defs,
                        check=True, stdout=subprocess.DEVNULL)
         got_logits, got_loss = np.load(lpath), np.load(losspath)
+        gpath = os.path.join(tmp, "grads.safetensors")
+        subprocess.run([mimic, "grad", model, "--weights", wpath, "--input", f"pixels={xpath}", "--input",
+                        f"labels={ypath}", "-o", gpath] + defs, check=True, stdout=subprocess.DEVNULL)
+        got_grads = read_safetensors(gpath)
     # the reference sees the same f32-rounded inputs and weights, computed in f64
-    ref_logits, ref_loss = vit_forward({k: v.float().double() for k, v in w.items()}, x.float().double(),
-                                       labels.long(), depth, heads, patch)
+    wref = {k: v.float().double().requires_grad_() for k, v in w.items()}
+    ref_logits, ref_loss = vit_forward(wref, x.float().double(), labels.long(), depth, heads, patch)
+    ref_loss.backward()
+    ref_logits = ref_logits.detach()
     err = np.abs(got_logits - ref_logits.numpy()).max() / max(1.0, np.abs(ref_logits.numpy()).max())
     lerr = abs(float(got_loss) - float(ref_loss)) / max(1.0, abs(float(ref_loss)))
     print(f"logits max rel err {err:.2e}, loss {float(got_loss):.6f} vs {float(ref_loss):.6f}")
-    sys.exit(0 if err < 1e-4 and lerr < 1e-4 else 1)
+    ok = err < 1e-4 and lerr < 1e-4
+    if set(got_grads) != set(wref):
+        print(f"gradient names differ: {sorted(set(got_grads) ^ set(wref))}")
+        ok = False
+    worst = (0.0, "")
+    for name, p in wref.items():
+        if name not in got_grads:
+            continue
+        ref = p.grad.numpy()
+        gerr = np.abs(got_grads[name].numpy() - ref).max() / max(np.abs(ref).max(), 1e-30)
+        worst = max(worst, (gerr, name))
+    print(f"{len(got_grads)} gradients, worst relative error {worst[0]:.2e} ({worst[1]})")
+    ok = ok and worst[0] < 1e-4
+    sys.exit(0 if ok else 1)
 
 
 def write_safetensors(path, tensors):
