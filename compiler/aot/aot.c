@@ -375,6 +375,23 @@ static void add_init_file(Ctx *x) {
   LLVMBuildRet(x->b, minus1);
 }
 
+/* void NAME_commit(void *weights, const void *io): a training step's updated weights and
+ * optimizer state, copied from its outputs over the tensors they replace. */
+static void add_commit(Ctx *x, const AotCommit *c, int n) {
+  char nb[128];
+  LLVMTypeRef p[2] = {x->ptr, x->ptr};
+  LLVMValueRef f = add_fn(x, sym(x, "commit", nb, sizeof nb), LLVMFunctionType(x->vd, p, 2, 0), 0);
+  LLVMPositionBuilderAtEnd(x->b, block(x, f, "entry"));
+  for (int i = 0; i < n; i++) {
+    if (!c[i].bytes) continue;
+    LLVMValueRef to = i64c(x, c[i].to), from = i64c(x, c[i].from);
+    LLVMValueRef dst = LLVMBuildInBoundsGEP2(x->b, x->i8, LLVMGetParam(f, 0), &to, 1, "");
+    LLVMValueRef src = LLVMBuildInBoundsGEP2(x->b, x->i8, LLVMGetParam(f, 1), &from, 1, "");
+    LLVMBuildMemCpy(x->b, dst, CG_ALIGN, src, CG_ALIGN, sizec(x, c[i].bytes));
+  }
+  LLVMBuildRetVoid(x->b);
+}
+
 int aot_emit(CgModule *m, const CgLayout *l, const CgTarget *t, const AotSpec *s, Diag *d) {
   if (!aot_is_ident(s->name)) {
     diag_error(d, SRCLOC_NONE, "internal error: AOT name '%s' is not a C identifier", s->name);
@@ -395,6 +412,7 @@ int aot_emit(CgModule *m, const CgLayout *l, const CgTarget *t, const AotSpec *s
   int rc = add_run(&x, m, d);
   if (!rc && s->image) add_embedded(&x, s->image);
   if (!rc) add_init_file(&x);
+  if (!rc && s->ncommit) add_commit(&x, s->commit, s->ncommit);
   LLVMDisposeBuilder(x.b);
   return rc;
 }

@@ -25,9 +25,17 @@
 
 /* ---- aot.c: the entry points, as LLVM IR -------------------------------------------- */
 
+/* One copy NAME_commit makes: an output of a training step ("new.<w>", in io) onto the
+ * weight or optimizer state it replaces (in weights). */
+typedef struct AotCommit {
+  int64_t from, to, bytes; /* io offset, weights offset, size */
+} AotCommit;
+
 typedef struct AotSpec {
   const char *name;    /* symbol prefix without the '_' (a C identifier) */
   const void *image;   /* weights region image to embed (l->size[CG_WEIGHTS] bytes), or NULL */
+  const AotCommit *commit; /* a training step: NAME_commit(weights, io) makes these copies */
+  int ncommit;
 } AotSpec;
 
 /* Add NAME_run, NAME_init_file, NAME_error (and NAME_init_embedded, NAME_embedded_weights
@@ -44,6 +52,7 @@ typedef struct AotHeader {
   const char *cpu;
   int64_t batch;         /* the batch the model was built at; 0: none (IR text) */
   int embedded;          /* declare NAME_init_embedded and NAME_embedded_weights */
+  int train;             /* a training step: declare NAME_commit */
 } AotHeader;
 
 /* Whether s is a C identifier (and not longer than AOT_MAX_NAME). */

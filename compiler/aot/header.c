@@ -198,6 +198,26 @@ int aot_header(const Graph *g, const CgLayout *l, const AotHeader *h, char **tex
     if (tensor(&o, l, "OUT", g->outs[k].name, g->outs[k].id)) goto out;
   for (int i = 0; i < g->n; i++)
     if (g->nodes[i].op == OP_WEIGHT && tensor(&o, l, "W", g->nodes[i].name, i)) goto out;
+  /* every weight, for programs that save or load them by name */
+  int nw = 0;
+  for (int i = 0; i < g->n; i++) nw += g->nodes[i].op == OP_WEIGHT;
+  fprintf(o.f, "/* every weight: name, byte offset in the weights region, element count, dtype, rank,\n"
+               " * shape */\n");
+  fprintf(o.f, "#define %s_NWEIGHTS %d\n", U, nw);
+  fprintf(o.f,
+          "static const struct {\n  const char *name;\n  long long offset, numel;\n  const char *dtype;\n"
+          "  int rank;\n  long long shape[8];\n} %s_weights[%d] = {\n",
+          nm, nw ? nw : 1);
+  for (int i = 0; i < g->n; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->op != OP_WEIGHT) continue;
+    fprintf(o.f, "  {\"%s\", %lld, %lld, \"%s\", %d, {", n->name, (long long)l->slot[i].offset,
+            (long long)shape_numel(&n->shape), dtype_name(n->dtype), n->shape.rank);
+    for (int k = 0; k < n->shape.rank; k++) fprintf(o.f, "%s%lld", k ? ", " : "", (long long)n->shape.d[k]);
+    fprintf(o.f, "}},\n");
+  }
+  if (!nw) fprintf(o.f, "  {0, 0, 0, 0, 0, {0}},\n");
+  fprintf(o.f, "};\n\n");
   fprintf(o.f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
   fprintf(o.f,
           "/* Run the model once: read the inputs in io and the weights, write the outputs in io.\n"
@@ -225,6 +245,15 @@ int aot_header(const Graph *g, const CgLayout *l, const AotHeader *h, char **tex
           " * bad magic (not a weights blob)\", ... One buffer for the whole process. */\n"
           "const char *%s_error(void);\n\n",
           nm, nm, nm, nm, nm);
+  if (h->train)
+    fprintf(o.f,
+            "/* A training step: %s_run computes the loss, the gradients and the optimizer update\n"
+            " * (inputs opt.lr, opt.wd, opt.step beside the model's; outputs new.<name>). This\n"
+            " * copies every updated weight and optimizer state tensor from io into the weights\n"
+            " * region; call it after each %s_run:\n"
+            " *   for (t = 1; ...; t++) { fill the inputs; %s_run(w, act, io); %s_commit(w, io); } */\n"
+            "void %s_commit(void *weights, const void *io);\n\n",
+            nm, nm, nm, nm, nm);
   fprintf(o.f, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
   rc = 0;
 out:

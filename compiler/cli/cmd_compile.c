@@ -12,6 +12,7 @@
 #include "codegen/codegen.h"
 #include "pass.h"
 #include "safetensors.h"
+#include "trainstep.h"
 
 static const char *help =
     "usage: mimic compile FILE -o NAME.o [--header NAME.h] [--name NAME] [--target TRIPLE] [--cpu CPU]\n"
@@ -28,7 +29,16 @@ static const char *help =
     "  --weights-blob B    also write the weights as a blob file for NAME_init_file: those of\n"
     "                      --embed-weights, or of --weights W when nothing is embedded\n"
     "  --output NAME       keep only this output (repeatable; default: all of them)\n"
-    "  --batch N           the batch size the object is built for (default 1)\n";
+    "  --batch N           the batch size the object is built for (default 1)\n"
+    "  --train             compile the training step instead: forward, loss, backward and the\n"
+    "                      optimizer update (inputs opt.lr, opt.wd, opt.step; outputs loss,\n"
+    "                      grad_norm, new.<name>; NAME_commit applies the update). With it:\n"
+    "    --loss NAME       the output to minimise (default: loss)\n"
+    "    --optimizer K     adamw (default) or sgd\n"
+    "    --momentum M      SGD momentum (default 0.9)\n"
+    "    --clip C          clip gradients to global L2 norm C (default: no clipping)\n"
+    "    --freeze PREFIX   weights under PREFIX get no update (repeatable)\n"
+    "  Optimizer state the embedded weights lack starts at zero.\n";
 
 #define MAX_OUT 32
 
@@ -38,6 +48,8 @@ typedef struct Args {
   const char *embed, *weights, *blob; /* weight files in, blob out */
   const char *outs[MAX_OUT];
   int nout;
+  int train;
+  TrainSpec spec;                     /* with --train */
 } Args;
 
 /* 1: help was printed; 0: parsed; -1: reported. */
@@ -59,7 +71,22 @@ static int parse(Args *a, int argc, char **argv, Diag *d) {
     else if ((v = cli_opt("--embed-weights", argc, argv, &i, d))) a->embed = v;
     else if ((v = cli_opt("--weights-blob", argc, argv, &i, d))) a->blob = v;
     else if ((v = cli_opt("--weights", argc, argv, &i, d))) a->weights = v;
-    else if ((v = cli_opt("--output", argc, argv, &i, d))) {
+    else if (!strcmp(argv[i], "--train")) a->train = 1;
+    else if ((v = cli_opt("--loss", argc, argv, &i, d))) a->spec.loss = v;
+    else if ((v = cli_opt("--optimizer", argc, argv, &i, d))) {
+      if (!strcmp(v, "adamw")) a->spec.opt.kind = OPT_ADAMW;
+      else if (!strcmp(v, "sgd")) a->spec.opt.kind = OPT_SGD;
+      else diag_error(d, SRCLOC_NONE, "unknown optimizer '%s' (adamw or sgd)", v);
+    } else if ((v = cli_opt("--momentum", argc, argv, &i, d)) || (v = cli_opt("--clip", argc, argv, &i, d))) {
+      char *end;
+      double x = strtod(v, &end);
+      if (*end || !(x >= 0)) diag_error(d, SRCLOC_NONE, "%s needs a number >= 0, got '%s'", argv[i - 1], v);
+      else if (!strcmp(argv[i - 1], "--clip") || !strncmp(argv[i], "--clip=", 7)) a->spec.opt.clip = x;
+      else a->spec.opt.momentum = x;
+    } else if ((v = cli_opt("--freeze", argc, argv, &i, d))) {
+      if (a->spec.nfrozen == TRAIN_MAX_NAMES) diag_error(d, SRCLOC_NONE, "too many --freeze options");
+      else a->spec.frozen[a->spec.nfrozen++] = v;
+    } else if ((v = cli_opt("--output", argc, argv, &i, d))) {
       if (a->nout == MAX_OUT) diag_error(d, SRCLOC_NONE, "too many --output options (at most %d)", MAX_OUT);
       else a->outs[a->nout++] = v;
     } else if (argv[i][0] == '-' || a->m.path) diag_error(d, SRCLOC_NONE, "compile: unexpected argument '%s'", argv[i]);
@@ -71,6 +98,8 @@ static int parse(Args *a, int argc, char **argv, Diag *d) {
     return -1;
   }
   if (!a->obj) diag_error(d, SRCLOC_NONE, "compile: -o OBJECT.o is required");
+  else if (a->train && a->nout)
+    diag_error(d, SRCLOC_NONE, "--output does not go with --train: a training step's outputs are fixed");
   else if (a->name && !aot_is_ident(a->name))
     diag_error(d, SRCLOC_NONE, "--name '%s' is not a C identifier (letters, digits and '_', at most %d)", a->name,
                AOT_MAX_NAME);
@@ -136,6 +165,8 @@ int cmd_compile(int argc, char **argv) {
   Diag d;
   diag_init(&d);
   Args a = {0};
+  a.spec.opt = optim_defaults();
+  a.spec.loss = "loss";
   int r = parse(&a, argc, argv, &d);
   if (r) return r > 0 ? EXIT_OK : EXIT_USER;
   int rc = EXIT_USER;
@@ -143,6 +174,8 @@ int cmd_compile(int argc, char **argv) {
   const char *hdr = a.hdr ? a.hdr : hdr_default;
   void *image = NULL, *obj = NULL;
   size_t objn = 0;
+  AotCommit *commit = NULL;
+  int ncommit = 0;
   Graph *g = NULL, *pruned = NULL, *low = NULL;
   CgLayout lay = {0};
   CgModule mod = {0};
@@ -165,15 +198,33 @@ int cmd_compile(int argc, char **argv) {
                name, AOT_MAX_NAME);
     goto out;
   }
-  if (!(pruned = pass_prune(g, a.outs, a.nout, &d)) || !(low = pass_run(pruned, NULL, 0, &d))) goto out;
+  if (a.train ? !(low = train_step(g, &a.spec, &d))
+              : !(pruned = pass_prune(g, a.outs, a.nout, &d)) || !(low = pass_run(pruned, NULL, 0, &d)))
+    goto out;
   rc = EXIT_INTERNAL; /* the model is valid: what fails in layout or codegen is mimic's */
   if (cg_layout(low, &lay, &d)) goto out;
   rc = EXIT_USER;
   int64_t batch = cli_is_mir(a.m.path) ? 0 : a.m.batch > 0 ? a.m.batch : 1;
-  AotHeader h = {name, a.m.path, t.triple, t.cpu, batch, a.embed != NULL};
+  AotHeader h = {name, a.m.path, t.triple, t.cpu, batch, a.embed != NULL, a.train};
   if (aot_header(low, &lay, &h, &text, &d)) goto out;
   const char *wpath = a.embed ? a.embed : a.weights;
-  if (wpath && (st_read(wpath, &ws, &d) || aot_weights_image(low, &lay, &ws, wpath, &image, &d))) goto out;
+  if (wpath && st_read(wpath, &ws, &d)) goto out;
+  for (int i = 0; wpath && a.train && i < low->n; i++) /* optimizer state starts at zero */
+    if (low->nodes[i].op == OP_WEIGHT && !strncmp(low->nodes[i].name, "opt.", 4) && !tset_get(&ws, low->nodes[i].name))
+      tset_put(&ws, low->nodes[i].name, tensor_new(low->nodes[i].dtype, low->nodes[i].shape));
+  if (wpath && aot_weights_image(low, &lay, &ws, wpath, &image, &d)) goto out;
+  /* a training step's commit list: each new.<x> output onto the weight x */
+  for (int k = 0; a.train && k < low->nout; k++) {
+    const char *on = low->outs[k].name;
+    if (strncmp(on, "new.", 4)) continue;
+    for (int i = 0; i < low->n; i++)
+      if (low->nodes[i].op == OP_WEIGHT && !strcmp(low->nodes[i].name, on + 4)) {
+        AotCommit *c = realloc(commit, sizeof *c * (size_t)(ncommit + 1));
+        if (!c) abort();
+        commit = c;
+        commit[ncommit++] = (AotCommit){lay.slot[low->outs[k].id].offset, lay.slot[i].offset, lay.slot[i].bytes};
+      }
+  }
   const char *paths[3] = {a.obj, hdr, a.blob};
   if (outputs_open(&outs, paths, 3, &d)) goto out;
 
@@ -182,7 +233,7 @@ int cmd_compile(int argc, char **argv) {
   snprintf(prefix, sizeof prefix, "%s_", name);
   if (cg_emit(low, &lay, prefix, &mod, &d)) goto out;
   have_mod = 1;
-  AotSpec spec = {name, a.embed ? image : NULL};
+  AotSpec spec = {name, a.embed ? image : NULL, commit, ncommit};
   if (aot_emit(&mod, &lay, &t, &spec, &d) || cg_optimize(&mod, &t, &d) || cg_object(&mod, &t, &obj, &objn, &d))
     goto out;
   rc = EXIT_USER; /* from here on, failures are the file system's */
@@ -190,8 +241,8 @@ int cmd_compile(int argc, char **argv) {
   afile_write(&outs.f[1], text, strlen(text));
   if (a.blob) aot_blob_put(&outs.f[2], image, (size_t)lay.size[CG_WEIGHTS]);
   if (outputs_commit(&outs, &d)) goto out;
-  printf("compiled %s%s for %s (cpu %s): %d kernels; weights %lld, act %lld, io %lld bytes\n", name,
-         a.embed ? " with its weights" : "", t.triple, t.cpu, mod.nkernels, (long long)lay.size[CG_WEIGHTS],
+  printf("compiled %s%s%s for %s (cpu %s): %d kernels; weights %lld, act %lld, io %lld bytes\n", name,
+         a.train ? " (training step)" : "", a.embed ? " with its weights" : "", t.triple, t.cpu, mod.nkernels, (long long)lay.size[CG_WEIGHTS],
          (long long)lay.size[CG_ACT], (long long)lay.size[CG_IO]);
   printf("wrote %s (%zu bytes), %s%s%s\n", a.obj, objn, hdr, a.blob ? ", " : "", a.blob ? a.blob : "");
   rc = EXIT_OK;
@@ -208,5 +259,6 @@ out:
   free(obj);
   free(text);
   free(hdr_default);
+  free(commit);
   return rc;
 }

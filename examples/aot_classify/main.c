@@ -7,18 +7,15 @@
  *   --blob W.bin  load the weights from a blob file (vit_init_file), not the embedded ones
  *   --logits F    write each image's logits to F, one line per image, as %.9g
  *
- * The IDX files are gzip-compressed. They are read through `gzip -dc` (popen) rather than
- * zlib so that the program links with exactly what the object needs, libc and libm; a
- * file not ending in .gz is read as is. */
+ * The IDX files are read with ../common/idx.h (gzip through popen: libc only). */
 #define _POSIX_C_SOURCE 200809L /* popen */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/idx.h"
 #include "vit.h"
-
-#define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 #define AT_LEAST_1(n) ((n) > 0 ? (n) : 1) /* a region may be empty; a C array may not */
 
 /* The three regions, static and aligned: no allocation at all. vit_run only reads the
@@ -29,59 +26,6 @@ static _Alignas(VIT_ALIGN) unsigned char io[AT_LEAST_1(VIT_IO_SIZE)];
 
 static const char *classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                   "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-
-/* Open an IDX file, through gzip when it is compressed. *piped says how to close it. */
-static FILE *open_idx(const char *path, int *piped) {
-  size_t n = strlen(path);
-  *piped = n > 3 && !strcmp(path + n - 3, ".gz");
-  if (!*piped) return fopen(path, "rb");
-  if (strchr(path, '\'')) return NULL; /* it is quoted for the shell below */
-  char cmd[4200];
-  if (snprintf(cmd, sizeof cmd, "gzip -dc '%s'", path) >= (int)sizeof cmd) return NULL;
-  return popen(cmd, "r");
-}
-
-static void close_idx(FILE *f, int piped) {
-  if (piped) pclose(f); /* gzip may have been stopped early: its status does not matter */
-  else fclose(f);
-}
-
-static uint32_t be32(const unsigned char *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* The first n items of an IDX file: images (magic 0x803, 3 dims) or labels (0x801, 1
- * dim); *item is the bytes per item. Returns malloc'd bytes or NULL after a message. */
-static unsigned char *read_idx(const char *path, uint32_t magic, long n, long *item) {
-  int piped;
-  FILE *f = open_idx(path, &piped);
-  if (!f) {
-    fprintf(stderr, "classify: cannot open %s\n", path);
-    return NULL;
-  }
-  int ndim = (int)(magic & 0xff);
-  unsigned char hdr[16];
-  unsigned char *data = NULL;
-  if (fread(hdr, 4, (size_t)ndim + 1, f) != (size_t)ndim + 1 || be32(hdr) != magic) {
-    fprintf(stderr, "classify: %s: not an IDX file of this kind\n", path);
-    goto out;
-  }
-  *item = 1;
-  for (int k = 1; k < ndim; k++) *item *= (long)be32(hdr + 4 + 4 * k);
-  if ((long)be32(hdr + 4) < n) {
-    fprintf(stderr, "classify: %s has only %lu items\n", path, (unsigned long)be32(hdr + 4));
-    goto out;
-  }
-  data = malloc((size_t)(n * *item));
-  if (!data || fread(data, (size_t)*item, (size_t)n, f) != (size_t)n) {
-    fprintf(stderr, "classify: %s: cannot read %ld items\n", path, n);
-    free(data);
-    data = NULL;
-  }
-out:
-  close_idx(f, piped);
-  return data;
-}
 
 int main(int argc, char **argv) {
   long n = 8;
@@ -125,8 +69,8 @@ int main(int argc, char **argv) {
   snprintf(ipath, sizeof ipath, "%s/t10k-images-idx3-ubyte.gz", dir);
   snprintf(lpath, sizeof lpath, "%s/t10k-labels-idx1-ubyte.gz", dir);
   long isize, lsize;
-  unsigned char *px = read_idx(ipath, 0x803, n, &isize);
-  unsigned char *lb = px ? read_idx(lpath, 0x801, n, &lsize) : NULL;
+  unsigned char *px = read_idx("classify", ipath, 0x803, n, &isize);
+  unsigned char *lb = px ? read_idx("classify", lpath, 0x801, n, &lsize) : NULL;
   if (!lb) {
     free(px);
     return 1;
