@@ -7,15 +7,20 @@
  *   weights  optimizer state, one per weight and kind, zeros at the start:
  *              AdamW  "opt.m.<name>", "opt.v.<name>"   (first and second moments)
  *              SGD    "opt.mom.<name>"                  (momentum buffer)
+ *            (state has its weight's dtype and shape)
  *   inputs   runtime scalars (f32[]), so that schedules never recompile:
  *              "opt.lr"    the scheduled base learning rate
  *              "opt.wd"    the scheduled weight decay
- *              "opt.step"  the step number t, 1 for the first step (AdamW bias correction)
+ *              "opt.step"  the step number t, 1 for the first step (AdamW bias correction;
+ *                          present but unused with SGD)
  *   outputs  "new.<name>" for every weight and every state tensor: its value after the
- *            step; "grad_norm": the global L2 norm of the gradients before clipping.
+ *            step; "grad_norm": the global L2 norm of the gradients before clipping
+ *            (f64 when any weight is f64, else f32).
  *
  * The update, per weight, with lr_i = opt.lr * scale_i (layer-wise decay, below) and
- * wd_i = opt.wd, or 0 for a weight excluded from decay:
+ * wd_i = opt.wd, or 0 for a weight excluded from decay. Element-wise math is in the
+ * weight's dtype; the scalars (lr_i, 1 - lr_i*wd_i, bias corrections, clipping factor)
+ * are computed in f64 and rounded once, as torch does in Python floats:
  *   clipping   with clip > 0, every gradient is multiplied by
  *              min(1, clip / (grad_norm + 1e-6))            (torch.nn.utils.clip_grad_norm_)
  *   AdamW      p <- p - lr_i * wd_i * p                     (decoupled, as torch.optim.AdamW)
@@ -27,12 +32,14 @@
  * Weight-decay exclusions, as the BEiT reference (optim_factory.get_parameter_groups):
  * every weight of rank <= 1 (biases, norm weights, gammas, q_bias/v_bias), every name
  * ending in ".bias", and every name listed in no_decay (matched whole, or as the last
- * dotted component: "pos_embed" matches "pos_embed" and "encoder.pos_embed").
+ * dotted component: "pos_embed" matches "pos_embed" and "encoder.pos_embed"; an entry
+ * with dots matches the same way, as a whole dotted suffix).
  *
  * Layer-wise learning-rate decay (BEiT's LayerDecayValueAssigner, get_num_layer_for_vit),
  * when layer_decay != 1 and num_layers = L > 0: a weight's layer id is 0 for cls_token,
  * mask_token, pos_embed and patch_embed.*; k + 1 for blocks.k.*; L + 1 for everything
- * else; its scale is layer_decay^(L + 1 - id). */
+ * else; its scale is layer_decay^(L + 1 - id). A weight blocks.k.* with k >= L is an
+ * error (the reference would index past its table). */
 #ifndef MIMIC_OPTIM_H
 #define MIMIC_OPTIM_H
 #include "ir/ir.h"
@@ -62,7 +69,10 @@ double optim_lr_scale(const OptSpec *s, const char *name);
 
 /* Append the update described above to g. w[i] are weight nodes of g, grad[i] their
  * gradients. Returns 0, or -1 after reporting (a gradient whose dtype or shape differs
- * from its weight's, a non-float weight, a state or output name already taken). */
+ * from its weight's, a non-float weight or a node that is not a weight, a weight listed
+ * twice, a block index >= num_layers, a bad hyperparameter, a state, input or output
+ * name already taken — so building the optimizer twice on one graph is an error). These
+ * are found before anything is added: on such an error g is unchanged. */
 int optim_build(Graph *g, const OptSpec *s, const int *w, const int *grad, int n, Diag *d);
 
 #endif
