@@ -98,3 +98,23 @@ void afile_abort(AFile *a) {
   a->f = NULL;
   a->tmp = NULL;
 }
+
+int afile_mkdirs(const char *path, Diag *d) {
+  char *p = strdup(path);
+  if (!p) abort();
+  int rc = 0;
+  for (char *s = p + 1;; s++) {
+    if (*s && *s != '/') continue;
+    char c = *s;
+    *s = 0;
+    if (mkdir(p, 0755) && errno != EEXIST) {
+      diag_error(d, (SrcLoc){path, 0, 0}, "cannot create the folder: %s", strerror(errno));
+      rc = -1;
+      break;
+    }
+    *s = c;
+    if (!c) break;
+  }
+  free(p);
+  return rc;
+}

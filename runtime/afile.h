@@ -27,4 +27,7 @@ int afile_commit(AFile *a, Diag *d);
 /* Give up: close and remove the temporary file, report nothing. */
 void afile_abort(AFile *a);
 
+/* Create the folder `path` and its parents (mkdir -p). 0, or -1 after reporting. */
+int afile_mkdirs(const char *path, Diag *d);
+
 #endif

@@ -16,6 +16,7 @@ static const Command commands[] = {
     {"dot", cmd_dot, "print a model's graph in Graphviz dot"},
     {"init", cmd_init, "write initial weights of a model as safetensors"},
     {"run", cmd_run, "run a model on .npy inputs, write .npy outputs"},
+    {"train", cmd_train, "train a model as a recipe says: progress, CSV log, loss curve, checkpoints"},
     {"grad", cmd_grad, "write the gradient of a loss with respect to every weight"},
     {"compile", cmd_compile, "write a model as a native object file and C header"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors or .npy file"},

@@ -1,46 +1,29 @@
-/* fe.h — private to the front end: the YAML node tree (yaml.c), the expression AST
- * (expr.c), values and evaluation (eval.c; calls in call.c and builtins.c), and the
- * lowering context shared by lower.c and frontend.c. Nothing here is visible outside
- * compiler/frontend. */
+/* fe.h — private to the front end: reading a model file's YAML (yaml.c, over the tree of
+ * support/ytree.h), the expression AST (expr.c), values and evaluation (eval.c; calls in
+ * call.c and builtins.c), and the lowering context shared by lower.c and frontend.c.
+ * Nothing here is visible outside compiler/frontend. */
 #ifndef MIMIC_FE_H
 #define MIMIC_FE_H
 #include <stddef.h>
 #include <stdint.h>
 
 #include "frontend/frontend.h"
+#include "support/ytree.h"
 
 typedef struct FeCtx FeCtx;
 
-/* ---- yaml.c: the document as a small tree ------------------------------------------ */
+/* ---- yaml.c: the document as a small tree (support/ytree.h) ------------------------- */
 
-typedef enum YKind { YN_SCALAR, YN_SEQ, YN_MAP } YKind;
-
-typedef struct YNode {
-  YKind kind;
-  const char *file;          /* the file's path as the user named it (in c->tmp) */
-  int line, col;             /* 1-based start mark; 0 when the node is synthetic */
-  const char *str;           /* scalar text, NUL-terminated */
-  size_t len;
-  int plain;                 /* unquoted scalar (so `~`, `null` and "" mean nothing) */
-  const char *src, *src_end; /* the file's text from this scalar's start mark: used to
-                                map an offset in `str` back to a line and column */
-  struct YNode **items;      /* sequence items, or mapping values */
-  struct YNode **keys;       /* mapping keys (scalars) */
-  int n;                     /* item / pair count */
-} YNode;
-
-/* Parse `text` (the whole file) into a tree allocated in c->tmp. Reports a syntax error
- * (or a duplicate key) and returns NULL. An empty document yields an empty mapping. */
+/* Parse `text` (the whole file) into a tree allocated in c->tmp, with calls in flow
+ * collections joined (YTREE_JOIN_CALLS). Reports a syntax error (or a duplicate key) and
+ * returns NULL. An empty document yields an empty mapping. */
 YNode *fe_yaml_parse(FeCtx *c, const char *file, const char *text, size_t len);
-/* Location of the node's start. */
-SrcLoc fe_loc(const YNode *n);
-/* Location of byte `off` of a scalar's text in the file (see docs/models.md for the rule
- * on block scalars); the node's start when it cannot be mapped. */
-SrcLoc fe_loc_at(const YNode *n, size_t off);
-/* Value of key `k` in a mapping, or NULL. */
-YNode *fe_map_get(const YNode *m, const char *k);
-int fe_is_null(const YNode *n);
-const char *fe_kind_name(const YNode *n); /* "a mapping", "a sequence", "a scalar", "nothing" */
+/* The front end's names for the tree's accessors (ytree.h says what each does). */
+static inline SrcLoc fe_loc(const YNode *n) { return ytree_loc(n); }
+static inline SrcLoc fe_loc_at(const YNode *n, size_t off) { return ytree_loc_at(n, off); }
+static inline YNode *fe_map_get(const YNode *m, const char *k) { return ytree_map_get(m, k); }
+static inline int fe_is_null(const YNode *n) { return ytree_is_null(n); }
+static inline const char *fe_kind_name(const YNode *n) { return ytree_kind_name(n); }
 
 /* ---- expr.c: expressions and statements --------------------------------------------- */
 
