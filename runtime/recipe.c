@@ -222,7 +222,7 @@ static int parse_params(Rp *p, const Sec *top) {
 }
 
 static int parse_data(Rp *p, const Sec *top) {
-  static const char *const keys[] = {"dataset", "split", "count", "val_count", "augment"};
+  static const char *const keys[] = {"dataset", "split", "count", "val_count", "shuffle", "normalize", "augment"};
   static const char *const aug_keys[] = {"crop_pad", "flip"};
   static const char *const datasets[] = {"fashion-mnist"}, *const splits[] = {"train", "test"};
   static const int64_t sizes[] = {60000, 10000}; /* Fashion-MNIST's splits */
@@ -236,6 +236,8 @@ static int parse_data(Rp *p, const Sec *top) {
       choice(p, &s, "split", "split", splits, N(splits), &split) || integer(p, &s, "count", 0, &r->data.count) ||
       integer(p, &s, "val_count", 0, &r->data.val_count))
     return -1;
+  r->data.shuffle = r->data.normalize = 1;
+  if (boolean(p, &s, "shuffle", &r->data.shuffle) || boolean(p, &s, "normalize", &r->data.normalize)) return -1;
   r->data.dataset = datasets[ds];
   r->data.split = splits[split];
   if (r->data.count + r->data.val_count > sizes[split]) {

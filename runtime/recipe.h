@@ -56,6 +56,8 @@ typedef struct Recipe {
     const char *split;   /* "train" or "test" */
     int64_t count;       /* train on the split's first `count` images; 0: all not held out */
     int64_t val_count;   /* images held out from the end of the split for validation */
+    int shuffle;         /* a new order every epoch (default); 0: file order */
+    int normalize;       /* (x - mean) / std with the dataset's statistics (default); 0: [0, 1] */
     int crop_pad;        /* augment: zero-pad by this much and crop back at random; 0: off */
     int flip;            /* augment: random horizontal flips */
   } data;

@@ -253,6 +253,20 @@ int train_run(const TrainConfig *c, TrainResult *r, Diag *d) {
   const Tensor *ti = c->train->images;
   images = tensor_new(DT_F32, shape_of(4, (int64_t[]){c->batch, ti->shape.d[1], ti->shape.d[2], ti->shape.d[3]}));
   labels = tensor_new(DT_I32, shape_of(1, &c->batch));
+  /* the data must fit the inputs it is bound to, before anything is written */
+  for (int i = 0; i < sg->n; i++) {
+    const Node *n = &sg->nodes[i];
+    const Tensor *t = n->op != OP_INPUT ? NULL
+                      : !strcmp(n->name, c->images_input) ? images
+                      : c->labels_input && !strcmp(n->name, c->labels_input) ? labels : NULL;
+    if (t && (t->dtype != n->dtype || !shape_eq(&t->shape, &n->shape))) {
+      char b1[128], b2[128];
+      diag_error(d, n->loc, "input '%s' takes %s%s, but the data gives %s %s%s", n->name, dtype_name(n->dtype),
+                 shape_str(&n->shape, b1, sizeof b1), t == images ? "images" : "labels", dtype_name(t->dtype),
+                 shape_str(&t->shape, b2, sizeof b2));
+      goto out;
+    }
+  }
   batcher_init(&b, c->train, c->batch, c->seed, c->shuffle, c->crop_pad, c->flip);
   int64_t per_epoch = batcher_steps_per_epoch(&b);
   if (tlog_open(&log, c, done, d)) goto out;

@@ -73,7 +73,7 @@ fi
 
 "$mimic" dot "$vit" -D depth=1 >"$tmp/dot" || { echo "FAIL: dot"; fail=1; }
 expect "dot is a digraph" '^digraph "vit" \{' "$tmp/dot"
-for cmd in check ir dot init run grad compile inspect data compare; do
+for cmd in check ir dot init run grad train compile inspect data compare; do
   "$mimic" "$cmd" --help >"$tmp/help" || { echo "FAIL: $cmd --help exited $?"; fail=1; }
   expect "$cmd --help" "^usage: mimic $cmd" "$tmp/help"
 done

@@ -94,11 +94,12 @@ int cmd_train(int argc, char **argv) {
                (long long)ntrain, (long long)nval, r.data.split, (long long)n);
     goto out;
   }
-  if (data_fashion(&train, r.data.split, 0, ntrain, DATA_FASHION_MEAN, DATA_FASHION_STD, &d)) goto out;
-  if (nval && data_fashion(&val, r.data.split, n - nval, nval, DATA_FASHION_MEAN, DATA_FASHION_STD, &d)) goto out;
+  double std = r.data.normalize ? DATA_FASHION_STD : 0;
+  if (data_fashion(&train, r.data.split, 0, ntrain, DATA_FASHION_MEAN, std, &d)) goto out;
+  if (nval && data_fashion(&val, r.data.split, n - nval, nval, DATA_FASHION_MEAN, std, &d)) goto out;
 
   TrainConfig c = {.model = model, .train = &train, .val = nval ? &val : NULL, .batch = r.batch, .seed = r.seed,
-                   .shuffle = 1, .crop_pad = r.data.crop_pad, .flip = r.data.flip, .resume = resume,
+                   .shuffle = r.data.shuffle, .crop_pad = r.data.crop_pad, .flip = r.data.flip, .resume = resume,
                    .interp = !strcmp(engine, "interp"), .no_cache = no_cache, .quiet = quiet, .stop_after = stop_after};
   c.spec.loss = r.loss;
   c.spec.opt = r.opt.spec;
