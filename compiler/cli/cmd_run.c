@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "interp/interp.h"
+#include "codegen/codegen.h"
 #include "jit/jit.h"
 #include "npy.h"
 #include "pass.h"
@@ -14,11 +15,12 @@
 
 static const char *help =
     "usage: mimic run FILE --weights W.safetensors --input NAME=X.npy... [--output NAME=Y.npy...]\n"
-    "                 [--engine=jit|interp] [--no-cache] [-D name=value]... [--batch N]\n"
+    "                 [--engine=jit|interp] [--no-cache] [--no-plan] [-D name=value]... [--batch N]\n"
     "Run the model. Each --output names a model output and where to write it; without any,\n"
     "every output is computed and summarised on stdout. The JIT (the default) compiles to\n"
     "native code and keeps the result in the compile cache ($XDG_CACHE_HOME/mimic);\n"
-    "--engine=interp runs the reference interpreter, the oracle.\n";
+    "--engine=interp runs the reference interpreter, the oracle. --no-plan lays the\n"
+    "activations out one after another instead of memory-planning them (for comparison).\n";
 
 #define MAX_IO 32
 
@@ -52,7 +54,7 @@ int cmd_run(int argc, char **argv) {
   diag_init(&d);
   CliModel m = {0};
   const char *wpath = NULL, *v, *engine = "jit";
-  int no_cache = 0;
+  int no_cache = 0, no_plan = 0;
   char onames[MAX_IO][128];
   const char *opaths[MAX_IO], *ipaths[MAX_IO];
   char inames[MAX_IO][128];
@@ -68,6 +70,7 @@ int cmd_run(int argc, char **argv) {
     if ((v = cli_opt("--weights", argc, argv, &i, &d))) wpath = v;
     else if ((v = cli_opt("--engine", argc, argv, &i, &d))) engine = v;
     else if (!strcmp(argv[i], "--no-cache")) no_cache = 1;
+    else if (!strcmp(argv[i], "--no-plan")) no_plan = 1;
     else if ((v = cli_opt("--input", argc, argv, &i, &d))) {
       if (nin == MAX_IO || cli_split_io(v, inames[nin], sizeof inames[0], &ipaths[nin]))
         diag_error(&d, SRCLOC_NONE, "--input needs NAME=FILE.npy, got '%s'", v);
@@ -124,17 +127,18 @@ int cmd_run(int argc, char **argv) {
   }
   if (has_weights && st_read(wpath, &ws, &d)) goto out;
   if (cli_bind(lowered, &ins, &ws, wpath, &d)) goto out;
-  char compiled[96] = "";
+  char compiled[160] = "";
   if (!strcmp(engine, "jit")) {
-    JitOptions jo = {.no_cache = no_cache};
+    JitOptions jo = {.no_cache = no_cache, .no_plan = no_plan};
     prog = jit_compile(lowered, &jo, &d);
     if (!prog) {
       rc = EXIT_INTERNAL; /* the model was valid: a failure here is mimic's */
       goto out;
     }
     const JitStats *st = jit_stats(prog);
-    snprintf(compiled, sizeof compiled, ", compile %.3f s (%d kernels%s)", st->compile_s, st->nkernels,
-             st->cache_hit ? ", cached" : "");
+    snprintf(compiled, sizeof compiled, ", compile %.3f s (%d kernels%s), activations %.2f MB (%.2f MB unplanned)",
+             st->compile_s, st->nkernels, st->cache_hit ? ", cached" : "", (double)st->region_bytes[CG_ACT] / 1e6,
+             (double)st->act_unplanned / 1e6);
   }
   double t2 = now();
   if (prog ? jit_run(prog, &ins, &ws, &outs, &d) : interp_run(lowered, &ins, &ws, &outs, &d)) goto out;

@@ -6,7 +6,7 @@
  *   CG_ACT      activations: every computed node that is not a graph output
  *   CG_IO       every input node and every graph output
  * cg_layout gives each node a slot (region, offset); a reshape shares its input's slot
- * unless it is an output.
+ * unless it is an output. Activations whose lives do not overlap share bytes.
  *
  * Kernel ABI (one kernel per computed node, for now):
  *   void k(char *const *base, int64_t lo, int64_t hi)
@@ -41,9 +41,14 @@ typedef struct CgSlot {
 typedef struct CgLayout {
   CgSlot *slot;                 /* one per node id (malloc'd); sources too */
   int64_t size[CG_NREGIONS];    /* bytes of each region, multiples of CG_ALIGN */
+  int64_t unplanned_act;        /* the activations laid out one after another */
+  int64_t act_lower_bound;      /* the most activation bytes alive at one kernel (planned) */
 } CgLayout;
 
+/* Slots for every node; activations memory-planned (passes/memplan.h) and the plan
+ * checked. cg_layout_ex with plan = 0 lays activations out one after another. */
 int cg_layout(const Graph *g, CgLayout *l, Diag *d);
+int cg_layout_ex(const Graph *g, int plan, CgLayout *l, Diag *d);
 void cg_layout_free(CgLayout *l);
 
 typedef struct CgKernel {

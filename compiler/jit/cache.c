@@ -51,7 +51,7 @@ static int build_id(struct dl_phdr_info *info, size_t size, void *data) {
   return 1; /* the main program only */
 }
 
-void cache_key(CacheKey *k, const char *ir_text, const CgTarget *t) {
+void cache_key(CacheKey *k, const char *ir_text, const CgTarget *t, const char *variant) {
   llvm_blake3_hasher h;
   llvm_blake3_hasher_init(&h);
   put(&h, "mimic " MIMIC_VERSION);
@@ -59,6 +59,7 @@ void cache_key(CacheKey *k, const char *ir_text, const CgTarget *t) {
   put(&h, t->triple);
   put(&h, t->cpu);
   put(&h, t->features);
+  put(&h, variant);
   put(&h, ir_text);
   llvm_blake3_hasher_finalize(&h, k->b, sizeof k->b);
 }

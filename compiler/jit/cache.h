@@ -13,7 +13,8 @@ typedef struct CacheKey {
   uint8_t b[32];
 } CacheKey;
 
-void cache_key(CacheKey *k, const char *ir_text, const CgTarget *t);
+/* variant: how the object was built from the IR beyond the target ("plan", "noplan") */
+void cache_key(CacheKey *k, const char *ir_text, const CgTarget *t, const char *variant);
 /* Resolve the cache folder (override, else the XDG rule) into buf and create it.
  * Returns 0, or -1 when there is none to be had (no cache then; not an error). */
 int cache_dir(char *buf, size_t n, const char *override);

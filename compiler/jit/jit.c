@@ -87,14 +87,14 @@ JitProgram *jit_compile(const Graph *g, const JitOptions *o, Diag *d) {
   size_t n = 0;
   char *text = NULL;
   char dir[4096];
-  if (cg_layout(g, &p->layout, d) || cg_kernels(g, &p->layout, "mimic_", &p->ks, &p->nk, d)) goto fail;
+  if (cg_layout_ex(g, !(o && o->no_plan), &p->layout, d) || cg_kernels(g, &p->layout, "mimic_", &p->ks, &p->nk, d)) goto fail;
   p->fn = calloc((size_t)(p->nk ? p->nk : 1), sizeof *p->fn);
   if (cg_target_init(&t, NULL, NULL, d)) goto fail;
   int use_cache = !(o && o->no_cache) && cache_dir(dir, sizeof dir, o ? o->cache_dir : NULL) == 0;
   CacheKey key;
   if (use_cache) {
     text = ir_print_str(g);
-    cache_key(&key, text, &t);
+    cache_key(&key, text, &t, o && o->no_plan ? "noplan" : "plan");
     p->st.cache_hit = cache_load(dir, &key, &obj, &n) == 1;
   }
   if (!p->st.cache_hit) {
@@ -111,6 +111,7 @@ JitProgram *jit_compile(const Graph *g, const JitOptions *o, Diag *d) {
   cg_target_free(&t);
   p->st.nkernels = p->nk;
   for (int r = 0; r < CG_NREGIONS; r++) p->st.region_bytes[r] = p->layout.size[r];
+  p->st.act_unplanned = p->layout.unplanned_act;
   p->st.compile_s = now() - t0;
   return p;
 fail:

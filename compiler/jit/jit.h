@@ -9,6 +9,7 @@
 typedef struct JitOptions {
   int no_cache;           /* bypass the compile cache */
   const char *cache_dir;  /* NULL: $XDG_CACHE_HOME/mimic, else $HOME/.cache/mimic */
+  int no_plan;            /* lay activations out one after another (no memory planning) */
   int chunks;             /* > 1: call each kernel on this many pieces of its range, last
                            * piece first (exercises the kernel ABI's range contract) */
 } JitOptions;
@@ -18,6 +19,7 @@ typedef struct JitStats {
   int cache_hit;          /* the object came from the cache */
   int nkernels;
   int64_t region_bytes[3];
+  int64_t act_unplanned;  /* the activation region without memory planning */
 } JitStats;
 
 typedef struct JitProgram JitProgram;
