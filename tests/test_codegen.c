@@ -17,8 +17,10 @@
 
 #include "check.h"
 #include "codegen/codegen.h"
+#include "codegen/emit.h"
 #include "interp/interp.h"
 #include "jit/jit.h"
+#include "pass.h"
 
 #define LOC ((SrcLoc){"t.yaml", __LINE__, 5})
 #define SH(...) shape_of((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
@@ -410,6 +412,57 @@ static void test_random(void) {
   }
 }
 
+/* ---- fusion on the patterns models are made of ---- */
+
+/* Lower G's high-level ops (decompose, dce) in place, then compare as finish does. */
+static void finish_high(const char *what) {
+  Graph *low = pass_run(G, NULL, 0, &D);
+  CHECK(low != NULL);
+  if (!low) return;
+  ir_graph_free(G);
+  G = low;
+  finish(what);
+}
+
+static void test_fused_patterns(void) {
+  begin();
+  int x = inp(DT_F32, SH(6, 37), -2, 2);
+  out(ir_op(G, OP_LAYER_NORM, (int[]){x, inp(DT_F32, SH(37), -1, 1), inp(DT_F32, SH(37), -1, 1)}, 3, NULL, 0, LOC, &D));
+  out(ir_op(G, OP_SOFTMAX, &x, 1, NULL, 0, LOC, &D));
+  out(ir_op(G, OP_LOG_SOFTMAX, &x, 1, NULL, 0, LOC, &D));
+  out(ir_op(G, OP_GELU, &x, 1, NULL, 0, LOC, &D));
+  finish_high("layer_norm, softmax, log_softmax, gelu");
+  begin();
+  int q = inp(DT_F32, SH(2, 5, 12), -1, 1), k = inp(DT_F32, SH(2, 5, 12), -1, 1), v = inp(DT_F32, SH(2, 5, 12), -1, 1);
+  Attr heads = ATTR_I("heads", 3);
+  out(ir_op(G, OP_ATTENTION, (int[]){q, k, v}, 3, &heads, 1, LOC, &D));
+  finish_high("attention");
+  begin();
+  int lg = inp(DT_F32, SH(7, 10), -3, 3), lb = inp(DT_I32, SH(7), 0, 10), mk = inp(DT_BOOL, SH(7), 0, 2);
+  tensor_set(tset_get(&IN, G->nodes[mk].name), 0, 1);
+  Attr sm = ATTR_F("smoothing", 0.1);
+  out(ir_op(G, OP_CROSS_ENTROPY, (int[]){lg, lb, mk}, 3, &sm, 1, LOC, &D));
+  finish_high("cross_entropy");
+  begin();
+  Attr cv[2] = {ATTR_IS("stride", AX(2, 2), 2), ATTR_IS("pad", AX(1, 1), 2)};
+  int img = inp(DT_F32, SH(2, 3, 9, 9), -1, 1);
+  int c = ir_op(G, OP_CONV2D, (int[]){img, inp(DT_F32, SH(4, 3, 3, 3), -1, 1), inp(DT_F32, SH(4), -1, 1)}, 3, cv, 2, LOC, &D);
+  Attr mp = ATTR_IS("kernel", AX(2, 2), 2), up = ATTR_I("scale", 2), pt = ATTR_I("patch", 3);
+  out(ir_op(G, OP_UPSAMPLE, (int[]){ir_op(G, OP_MAX_POOL, &c, 1, &mp, 1, LOC, &D)}, 1, &up, 1, LOC, &D));
+  out(ir_op(G, OP_PATCHIFY, &img, 1, &pt, 1, LOC, &D));
+  finish_high("conv2d, max_pool, upsample, patchify");
+  /* chains with fan-out: a value read by two kernels, broadcasts on both sides, a pad and
+   * a slice of computed values, a reduction of a fused product */
+  begin();
+  int a = inp(DT_F32, SH(4, 1, 9), -1, 1), b = inp(DT_F32, SH(3, 9), -1, 1);
+  int s1 = ir_unary(G, OP_TANH, ir_binary_bc(G, OP_ADD, a, b, LOC, &D), LOC, &D); /* [4,3,9] */
+  int e = ir_unary(G, OP_EXP, s1, LOC, &D);                                        /* two readers */
+  out(ir_reduce(G, OP_REDUCE_SUM, ir_binary(G, OP_MUL, e, s1, LOC, &D), AX(2), 1, 1, LOC, &D));
+  out(ir_pad(G, ir_slice(G, e, AX(1, 0, 2), AX(4, 3, 9), AX(1, 2, 3), LOC, &D), AX(0, 1, 0), AX(2, 0, 1), -1, LOC, &D));
+  out(ir_permute(G, ir_binary_bc(G, OP_MAX, e, ir_const(G, DT_F32, SH(9), 1.5, LOC, &D), LOC, &D), AX(2, 0, 1), 3, LOC, &D));
+  finish("fan-out, broadcasts, pad and slice of computed values");
+}
+
 /* ---- layout and kernels ---- */
 
 static void test_layout(void) {
@@ -421,9 +474,9 @@ static void test_layout(void) {
   int y = ir_reshape(G, e, SH(2, 16), LOC, &D);    /* output reshape: own slot, a copy */
   out(y);
   CgLayout l;
-  CHECK_INT(cg_layout(G, &l, &D), 0);
-  CHECK_INT(l.slot[r].region, l.slot[x].region);
-  CHECK_INT(l.slot[r].offset, l.slot[x].offset);
+  CHECK_INT(cg_layout_ex(G, 1, 0, &l, &D), 0); /* unfused: one kernel per computed node */
+  CHECK_INT(l.inl[r], 1);                       /* a reshape is read through, never stored */
+  CHECK_INT(l.slot[r].bytes, -1);
   CHECK_INT(l.slot[x].region, CG_IO);
   CHECK_INT(l.slot[e].region, CG_ACT);
   CHECK_INT(l.slot[y].region, CG_IO);
@@ -435,7 +488,20 @@ static void test_layout(void) {
   CHECK_INT(cg_kernels(G, &l, "p_", &ks, &nk, &D), 0);
   CHECK_INT(nk, 2); /* exp and the output copy */
   CHECK_STR(ks[0].name, "p_k2");
-  CHECK_INT(ks[0].extent, 32);
+  CHECK_INT(ks[0].extent, 1); /* rows of the last axis: [32] is one row */
+  free(ks);
+  cg_layout_free(&l);
+  CHECK_INT(cg_layout(G, &l, &D), 0); /* fused: exp is computed by the output's kernel */
+  CHECK_INT(l.inl[e], 1);
+  CHECK_INT(l.slot[e].bytes, -1);
+  CHECK_INT(l.size[CG_ACT], 0);
+  CHECK_INT(cg_kernels(G, &l, "p_", &ks, &nk, &D), 0);
+  CHECK_INT(nk, 1);
+  CHECK_STR(ks[0].name, "p_k4");
+  int nl, *lv = cg_leaves(G, l.inl, y, &nl);
+  CHECK_INT(nl, 1);
+  CHECK_INT(lv[0], x);
+  free(lv);
   free(ks);
   cg_layout_free(&l);
   finish("layout");
@@ -544,6 +610,7 @@ int main(void) {
   RUN(test_matmul);
   RUN(test_conv);
   RUN(test_random);
+  RUN(test_fused_patterns);
   RUN(test_layout);
   RUN(test_departures);
   RUN(test_machine_code);

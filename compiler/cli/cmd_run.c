@@ -15,12 +15,15 @@
 
 static const char *help =
     "usage: mimic run FILE --weights W.safetensors --input NAME=X.npy... [--output NAME=Y.npy...]\n"
-    "                 [--engine=jit|interp] [--no-cache] [--no-plan] [-D name=value]... [--batch N]\n"
+    "                 [--engine=jit|interp] [--no-cache] [--no-fuse] [--no-plan] [--profile]\n"
+    "                 [-D name=value]... [--batch N]\n"
     "Run the model. Each --output names a model output and where to write it; without any,\n"
     "every output is computed and summarised on stdout. The JIT (the default) compiles to\n"
     "native code and keeps the result in the compile cache ($XDG_CACHE_HOME/mimic);\n"
-    "--engine=interp runs the reference interpreter, the oracle. --no-plan lays the\n"
-    "activations out one after another instead of memory-planning them (for comparison).\n";
+    "--engine=interp runs the reference interpreter, the oracle. --no-fuse compiles one\n"
+    "kernel per primitive op, --no-plan lays the activations out one after another instead\n"
+    "of memory-planning them (both for comparison). --profile times every kernel and\n"
+    "lists the slowest.\n";
 
 #define MAX_IO 32
 
@@ -54,7 +57,7 @@ int cmd_run(int argc, char **argv) {
   diag_init(&d);
   CliModel m = {0};
   const char *wpath = NULL, *v, *engine = "jit";
-  int no_cache = 0, no_plan = 0;
+  int no_cache = 0, no_plan = 0, no_fuse = 0, profile = 0;
   char onames[MAX_IO][128];
   const char *opaths[MAX_IO], *ipaths[MAX_IO];
   char inames[MAX_IO][128];
@@ -71,6 +74,8 @@ int cmd_run(int argc, char **argv) {
     else if ((v = cli_opt("--engine", argc, argv, &i, &d))) engine = v;
     else if (!strcmp(argv[i], "--no-cache")) no_cache = 1;
     else if (!strcmp(argv[i], "--no-plan")) no_plan = 1;
+    else if (!strcmp(argv[i], "--no-fuse")) no_fuse = 1;
+    else if (!strcmp(argv[i], "--profile")) profile = 1;
     else if ((v = cli_opt("--input", argc, argv, &i, &d))) {
       if (nin == MAX_IO || cli_split_io(v, inames[nin], sizeof inames[0], &ipaths[nin]))
         diag_error(&d, SRCLOC_NONE, "--input needs NAME=FILE.npy, got '%s'", v);
@@ -129,7 +134,7 @@ int cmd_run(int argc, char **argv) {
   if (cli_bind(lowered, &ins, &ws, wpath, &d)) goto out;
   char compiled[160] = "";
   if (!strcmp(engine, "jit")) {
-    JitOptions jo = {.no_cache = no_cache, .no_plan = no_plan};
+    JitOptions jo = {.no_cache = no_cache, .no_plan = no_plan, .no_fuse = no_fuse, .profile = profile};
     prog = jit_compile(lowered, &jo, &d);
     if (!prog) {
       rc = EXIT_INTERNAL; /* the model was valid: a failure here is mimic's */
@@ -148,6 +153,7 @@ int cmd_run(int argc, char **argv) {
   for (int i = 0; i < nout; i++)
     if (npy_write(opaths[i], tset_get(&outs, onames[i]), &d)) goto out;
   for (int i = 0; i < outs.n; i++) summarise(outs.names[i], outs.t[i]);
+  if (prog && profile) jit_profile(prog, 15, stdout);
   rc = EXIT_OK;
 out:
   tset_free(&ins);

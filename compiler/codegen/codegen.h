@@ -8,7 +8,7 @@
  * cg_layout gives each node a slot (region, offset); a reshape shares its input's slot
  * unless it is an output. Activations whose lives do not overlap share bytes.
  *
- * Kernel ABI (one kernel per computed node, for now):
+ * Kernel ABI (one kernel per stored computed node; fused values are computed inside it):
  *   void k(char *const *base, int64_t lo, int64_t hi)
  * base[r] is region r's base. The kernel computes its node for the indices [lo, hi) of its
  * outermost parallel dimension, whose extent is CgKernel.extent; calls on disjoint ranges
@@ -43,12 +43,14 @@ typedef struct CgLayout {
   int64_t size[CG_NREGIONS];    /* bytes of each region, multiples of CG_ALIGN */
   int64_t unplanned_act;        /* the activations laid out one after another */
   int64_t act_lower_bound;      /* the most activation bytes alive at one kernel (planned) */
+  char *inl;                    /* per node: computed inside its readers (passes/fuse.h) */
 } CgLayout;
 
-/* Slots for every node; activations memory-planned (passes/memplan.h) and the plan
- * checked. cg_layout_ex with plan = 0 lays activations out one after another. */
+/* Slots for every stored node: values fused into their readers get none; activations
+ * are memory-planned (passes/memplan.h) and the plan checked. cg_layout = both on;
+ * cg_layout_ex turns planning (plan = 0: one after another) and fusion off. */
 int cg_layout(const Graph *g, CgLayout *l, Diag *d);
-int cg_layout_ex(const Graph *g, int plan, CgLayout *l, Diag *d);
+int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d);
 void cg_layout_free(CgLayout *l);
 
 typedef struct CgKernel {

@@ -1,6 +1,8 @@
 /* emit.c — cg_emit: one LLVM function per kernel, built through the C API. This file
- * holds the kernel scaffolding (see emit.h), the loop and value helpers, the sources
- * (const, iota), elementwise ops and reductions; emit_ops.c the rest.
+ * holds the kernel scaffolding (see emit.h), the loop and value helpers, the kernels
+ * that compute their output element by element (elementwise, sources, movement) and
+ * reductions; emit_value.c the value of one element (every elementwise op's arithmetic,
+ * fused producers); emit_ops.c concat, indexing, contraction and random.
  *
  * Semantics follow the interpreter (compiler/interp), with three documented departures
  * where the interpreter stops with an error and a kernel cannot: an i32 division by zero
@@ -39,11 +41,6 @@ LLVMTypeRef em_type(Em *e, DType t) {
   case DT_I32: return e->i32;
   default: return e->i8;
   }
-}
-
-/* A value as held in registers: bool is i1 there. */
-static LLVMTypeRef reg_type(Em *e, DType t) {
-  return t == DT_BOOL ? e->i1 : em_type(e, t);
 }
 
 LLVMValueRef em_const(Em *e, DType t, double v) {
@@ -148,124 +145,40 @@ void loop_end(Em *e, Loop *L, const LLVMValueRef *next) {
   LLVMPositionBuilderAtEnd(e->b, L->exit);
 }
 
-/* ---- elementwise ---- */
-
-static LLVMValueRef fcall(Em *e, const char *intr, LLVMValueRef x) {
-  return em_intrinsic(e, intr, LLVMTypeOf(x), &x, 1);
-}
-
-static LLVMValueRef fcall2(Em *e, const char *intr, LLVMValueRef a, LLVMValueRef b) {
-  LLVMValueRef args[2] = {a, b};
-  return em_intrinsic(e, intr, LLVMTypeOf(a), args, 2);
-}
-
-LLVMValueRef em_cast(Em *e, LLVMValueRef x, DType from, DType to) {
-  LLVMTypeRef ty = reg_type(e, to);
-  if (from == to) return x;
-  int ff = dtype_is_float(from), tf = dtype_is_float(to);
-  if (to == DT_BOOL)
-    return ff ? LLVMBuildFCmp(e->b, LLVMRealUNE, x, LLVMConstReal(LLVMTypeOf(x), 0), "")
-              : LLVMBuildICmp(e->b, LLVMIntNE, x, LLVMConstInt(LLVMTypeOf(x), 0, 0), "");
-  if (from == DT_BOOL) return tf ? LLVMBuildUIToFP(e->b, x, ty, "") : LLVMBuildZExt(e->b, x, ty, "");
-  if (ff && tf) return to == DT_F64 ? LLVMBuildFPExt(e->b, x, ty, "") : LLVMBuildFPTrunc(e->b, x, ty, "");
-  if (tf) return LLVMBuildSIToFP(e->b, x, ty, "");
-  /* float -> i32: llvm.fptosi.sat truncates, saturates, and maps NaN to 0 */
-  unsigned id = LLVMLookupIntrinsicID("llvm.fptosi.sat", 15);
-  LLVMTypeRef tys[2] = {e->i32, LLVMTypeOf(x)};
-  LLVMValueRef f = LLVMGetIntrinsicDeclaration(e->mod, id, tys, 2);
-  return LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, tys, 2), f, &x, 1, "");
-}
-
-static LLVMValueRef unary(Em *e, OpKind op, DType t, LLVMValueRef x) {
-  LLVMTypeRef ty = LLVMTypeOf(x);
-  if (t == DT_I32) {
-    LLVMValueRef neg = LLVMBuildSub(e->b, em_i32(e, 0), x, ""); /* wraps: -INT32_MIN = INT32_MIN */
-    if (op == OP_NEG) return neg;
-    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, x, em_i32(e, 0), ""), neg, x, "");
-  }
-  switch (op) {
-  case OP_NEG: return LLVMBuildFNeg(e->b, x, "");
-  case OP_ABS: return fcall(e, "llvm.fabs", x);
-  case OP_EXP: return cg_vmath(e->mod, e->b, CG_EXP, x);
-  case OP_LOG: return cg_vmath(e->mod, e->b, CG_LOG, x);
-  case OP_TANH: return cg_vmath(e->mod, e->b, CG_TANH, x);
-  case OP_ERF: return cg_vmath(e->mod, e->b, CG_ERF, x);
-  case OP_SQRT: return fcall(e, "llvm.sqrt", x);
-  case OP_RSQRT: return LLVMBuildFDiv(e->b, LLVMConstReal(ty, 1), fcall(e, "llvm.sqrt", x), "");
-  case OP_RECIP: return LLVMBuildFDiv(e->b, LLVMConstReal(ty, 1), x, "");
-  case OP_FLOOR: return fcall(e, "llvm.floor", x);
-  case OP_NOT: return LLVMBuildNot(e->b, x, "");
-  default: return x;
-  }
-}
-
-/* i32 a / b: truncating; b == 0 gives 0 and INT32_MIN / -1 wraps to INT32_MIN, both
- * without executing LLVM's undefined sdiv cases. */
-static LLVMValueRef idiv(Em *e, LLVMValueRef a, LLVMValueRef b) {
-  LLVMValueRef zero = LLVMBuildICmp(e->b, LLVMIntEQ, b, em_i32(e, 0), "");
-  LLVMValueRef ovf = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, a, em_i32(e, INT32_MIN), ""),
-                                  LLVMBuildICmp(e->b, LLVMIntEQ, b, em_i32(e, -1), ""), "");
-  LLVMValueRef safe = LLVMBuildSelect(e->b, LLVMBuildOr(e->b, zero, ovf, ""), em_i32(e, 1), b, "");
-  LLVMValueRef q = LLVMBuildSDiv(e->b, a, safe, "");
-  return LLVMBuildSelect(e->b, zero, em_i32(e, 0), q, "");
-}
-
-static LLVMValueRef binary(Em *e, OpKind op, DType t, LLVMValueRef a, LLVMValueRef b) {
-  int fl = dtype_is_float(t);
-  switch (op) {
-  case OP_ADD: return fl ? LLVMBuildFAdd(e->b, a, b, "") : LLVMBuildAdd(e->b, a, b, "");
-  case OP_SUB: return fl ? LLVMBuildFSub(e->b, a, b, "") : LLVMBuildSub(e->b, a, b, "");
-  case OP_MUL: return fl ? LLVMBuildFMul(e->b, a, b, "") : LLVMBuildMul(e->b, a, b, "");
-  case OP_DIV: return fl ? LLVMBuildFDiv(e->b, a, b, "") : idiv(e, a, b);
-  case OP_MAX: return fl ? fcall2(e, "llvm.maximum", a, b) : fcall2(e, "llvm.smax", a, b);
-  case OP_MIN: return fl ? fcall2(e, "llvm.minimum", a, b) : fcall2(e, "llvm.smin", a, b);
-  case OP_POW: return fcall2(e, "llvm.pow", a, b);
-  case OP_LT:
-    return fl ? LLVMBuildFCmp(e->b, LLVMRealOLT, a, b, "") : LLVMBuildICmp(e->b, t == DT_BOOL ? LLVMIntULT : LLVMIntSLT, a, b, "");
-  case OP_LE:
-    return fl ? LLVMBuildFCmp(e->b, LLVMRealOLE, a, b, "") : LLVMBuildICmp(e->b, t == DT_BOOL ? LLVMIntULE : LLVMIntSLE, a, b, "");
-  case OP_EQ: return fl ? LLVMBuildFCmp(e->b, LLVMRealOEQ, a, b, "") : LLVMBuildICmp(e->b, LLVMIntEQ, a, b, "");
-  case OP_AND: return LLVMBuildAnd(e->b, a, b, "");
-  case OP_OR: return LLVMBuildOr(e->b, a, b, "");
-  default: return a;
-  }
-}
-
-/* Sources and elementwise ops: one flat loop over the elements [lo, hi). */
+/* Elementwise ops, sources and movement ops (all but concat): out[x] = value(node, x).
+ * The range is over rows (the output without its last axis, of C elements). When
+ * nothing the kernel computes needs multi-indices, one flat loop runs over the
+ * elements of the rows; otherwise a loop per row (its leading multi-index computed once
+ * per row) around a loop along the last axis, so the inner loop has no division. */
 static void em_flat(Em *e) {
   const Node *n = e->n;
-  const Graph *g = e->g;
-  Loop L;
-  LLVMValueRef i = loop_begin(e, &L, e->lo, e->hi), v = NULL;
-  DType t0 = n->nin ? g->nodes[n->in[0]].dtype : n->dtype;
-  switch (op_info(n->op)->cls) {
-  case OPC_SOURCE:
-    if (n->op == OP_CONST) {
-      v = em_const(e, n->dtype, ir_attr_f(n, "value"));
-    } else { /* iota: the index along `axis` */
-      int64_t st[IR_MAX_RANK], axis = ir_attr_i(n, "axis");
-      em_strides(&n->shape, st);
-      v = LLVMBuildSRem(e->b, LLVMBuildSDiv(e->b, i, em_i64(e, st[axis]), ""), em_i64(e, n->shape.d[axis]), "");
-      v = dtype_is_float(n->dtype) ? LLVMBuildSIToFP(e->b, v, em_type(e, n->dtype), "")
-                                   : LLVMBuildTrunc(e->b, v, e->i32, "");
-    }
-    break;
-  case OPC_UNARY:
-    v = em_load(e, t0, e->in[0], i);
-    v = n->op == OP_CAST ? em_cast(e, v, t0, n->dtype) : unary(e, n->op, t0, v);
-    break;
-  case OPC_BINARY:
-    v = binary(e, n->op, t0, em_load(e, t0, e->in[0], i), em_load(e, t0, e->in[1], i));
-    break;
-  case OPC_SELECT:
-    v = LLVMBuildSelect(e->b, em_load(e, DT_BOOL, e->in[0], i), em_load(e, n->dtype, e->in[1], i),
-                        em_load(e, n->dtype, e->in[2], i), "");
-    break;
-  default:
-    break;
+  const Shape *s = &n->shape;
+  int id = (int)(n - e->g->nodes);
+  int64_t C = s->rank ? s->d[s->rank - 1] : 1;
+  if (!em_wants_multi(e, id)) {
+    Loop L;
+    LLVMValueRef i = loop_begin(e, &L, em_mulc(e, e->lo, C), em_mulc(e, e->hi, C));
+    Ix x = ix_of_lin(s, i);
+    em_store(e, n->dtype, e->out, i, em_value(e, id, &x));
+    loop_end(e, &L, NULL);
+    return;
   }
-  em_store(e, n->dtype, e->out, i, v);
-  loop_end(e, &L, NULL);
+  Loop Lr, Lc;
+  LLVMValueRef r = loop_begin(e, &Lr, e->lo, e->hi);
+  Ix x = {.shape = *s, .multi = 1};
+  if (s->rank > 1) { /* the row's multi-index over the leading axes */
+    Shape lead = *s;
+    lead.rank--;
+    Ix rx = ix_of_lin(&lead, r);
+    ix_multi(e, &rx);
+    for (int k = 0; k < lead.rank; k++) x.d[k] = rx.d[k];
+  }
+  LLVMValueRef c = loop_begin(e, &Lc, em_i64(e, 0), em_i64(e, C));
+  if (s->rank) x.d[s->rank - 1] = c;
+  x.lin = em_add(e, em_mulc(e, r, C), c);
+  em_store(e, n->dtype, e->out, x.lin, em_value(e, id, &x));
+  loop_end(e, &Lc, NULL);
+  loop_end(e, &Lr, NULL);
 }
 
 /* ---- reductions ----
@@ -313,7 +226,10 @@ static LLVMValueRef reduce_identity(Em *e, OpKind op, DType t) {
 }
 
 static LLVMValueRef combine(Em *e, OpKind op, DType t, LLVMValueRef acc, LLVMValueRef x) {
-  if (op == OP_REDUCE_MAX) return t == DT_I32 ? fcall2(e, "llvm.smax", acc, x) : fcall2(e, "llvm.maximum", acc, x);
+  if (op == OP_REDUCE_MAX) {
+    LLVMValueRef args[2] = {acc, x};
+    return em_intrinsic(e, t == DT_I32 ? "llvm.smax" : "llvm.maximum", LLVMTypeOf(acc), args, 2);
+  }
   if (t == DT_I32) return LLVMBuildAdd(e->b, acc, x, "");
   LLVMValueRef s = LLVMBuildFAdd(e->b, acc, x, "");
   em_reassoc(s);
@@ -359,7 +275,7 @@ static void em_reduce(Em *e) {
   if (!G.m) { /* every axis has extent 1: one element */
     LLVMValueRef any = loop_begin(e, &L1, e->lo, e->hi);
     (void)any;
-    em_store(e, t, e->out, em_i64(e, 0), combine(e, n->op, t, id, em_load(e, t, e->in[0], em_i64(e, 0))));
+    em_store(e, t, e->out, em_i64(e, 0), combine(e, n->op, t, id, em_in(e, 0, em_i64(e, 0))));
     loop_end(e, &L1, NULL);
     return;
   }
@@ -380,12 +296,12 @@ static void em_reduce(Em *e) {
                                              em_i64(e, G.size[k]), em_i64(e, 0), "");
     LLVMValueRef iv = loop_begin(e, &L1, em_i64(e, 0), hi);
     LLVMValueRef acc = loop_carry(e, &L1, acc0);
-    LLVMValueRef x = em_load(e, t, e->in[0], em_add(e, iidx, iv));
+    LLVMValueRef x = em_in(e, 0, em_add(e, iidx, iv));
     LLVMValueRef nx2 = combine(e, n->op, t, acc, x);
     loop_end(e, &L1, &nx2);
     em_store(e, t, e->out, oidx, acc);
   } else {
-    LLVMValueRef x = em_load(e, t, e->in[0], iidx);
+    LLVMValueRef x = em_in(e, 0, iidx);
     em_store(e, t, e->out, oidx, combine(e, n->op, t, em_load(e, t, e->out, oidx), x));
   }
   for (int k = nest - 1; k >= 0; k--) loop_end(e, &L[k], NULL);
@@ -393,14 +309,22 @@ static void em_reduce(Em *e) {
 
 /* ---- extents ---- */
 
+/* em_flat's range: rows of the output's last axis (rank 0: one) */
+static int64_t flat_rows(const Shape *s) {
+  if (!s->rank) return 1;
+  int64_t r = 1;
+  for (int k = 0; k < s->rank - 1; k++) r *= s->d[k];
+  return r;
+}
+
 int64_t cg_extent(const Graph *g, int id) {
   const Node *n = &g->nodes[id];
   const Shape *s = &n->shape;
   switch (op_info(n->op)->cls) {
   case OPC_REDUCE: return reduce_extent(g, n);
   case OPC_MOVE:
-    if (n->op == OP_RESHAPE) return shape_numel(s);
-    return s->rank ? s->d[0] : 1;
+    if (n->op == OP_CONCAT) return s->rank ? s->d[0] : 1;
+    return flat_rows(s);
   case OPC_INDEX: {
     const Shape *xs = &g->nodes[n->in[0]].shape, *is = &g->nodes[n->in[n->op == OP_ONE_HOT ? 0 : 1]].shape;
     int64_t pre = 1, axis = n->op == OP_ONE_HOT ? 0 : ir_attr_i(n, "axis");
@@ -416,7 +340,8 @@ int64_t cg_extent(const Graph *g, int id) {
       return r;
     }
     return s->d[0] * s->d[1];
-  default: return shape_numel(s);
+  case OPC_RANDOM: return shape_numel(s);
+  default: return flat_rows(s);
   }
 }
 
@@ -452,17 +377,9 @@ static void put_shape(FILE *f, DType t, const Shape *s) {
   fputc(']', f);
 }
 
-static char *body_key(const Graph *g, const Node *n) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f) abort();
+static void put_node(FILE *f, const Graph *g, const Node *n) {
   fprintf(f, "%s ", op_info(n->op)->name);
   put_shape(f, n->dtype, &n->shape);
-  for (int i = 0; i < n->nin; i++) {
-    fputc(' ', f);
-    put_shape(f, g->nodes[n->in[i]].dtype, &g->nodes[n->in[i]].shape);
-  }
   for (int a = 0; a < n->nattr; a++) {
     const Attr *at = &n->attr[a];
     fprintf(f, " %s=", at->key);
@@ -479,6 +396,34 @@ static char *body_key(const Graph *g, const Node *n) {
     case AK_DTYPE: fprintf(f, "%s", dtype_name(at->v.dt)); break;
     }
   }
+  (void)g;
+}
+
+/* The node, then each input: a leaf by its position among the leaves (and type), an
+ * inlined value by its own key in parentheses. */
+static void put_key(FILE *f, const Graph *g, const char *inl, const int *leaf, int nleaf, int id) {
+  const Node *n = &g->nodes[id];
+  put_node(f, g, n);
+  for (int i = 0; i < n->nin; i++) {
+    int x = n->in[i];
+    if (inl[x]) {
+      fputs(" (", f);
+      put_key(f, g, inl, leaf, nleaf, x);
+      fputc(')', f);
+      continue;
+    }
+    for (int k = 0; k < nleaf; k++)
+      if (leaf[k] == x) fprintf(f, " L%d:", k);
+    put_shape(f, g->nodes[x].dtype, &g->nodes[x].shape);
+  }
+}
+
+static char *body_key(const Graph *g, const char *inl, const int *leaf, int nleaf, int id) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) abort();
+  put_key(f, g, inl, leaf, nleaf, id);
   fclose(f);
   return buf;
 }
@@ -490,19 +435,19 @@ static Body *body_find(Bodies *t, const char *key) {
     if (!t->v[i].key || !strcmp(t->v[i].key, key)) return &t->v[i];
 }
 
-/* The body (out, in..., lo, hi) of node n, pointers noalias and CG_ALIGN-aligned. */
+/* The body (out, leaves..., lo, hi) of node n, pointers noalias and CG_ALIGN-aligned. */
 static LLVMValueRef emit_body(Em *e, const Node *n, const char *name) {
-  int nin = n->nin, np = nin + 3;
+  int np = e->nleaf + 3;
   LLVMTypeRef *pt = malloc(sizeof *pt * (size_t)np);
-  e->in = malloc(sizeof *e->in * (size_t)(nin ? nin : 1));
-  if (!pt || !e->in) abort();
-  for (int i = 0; i < nin + 1; i++) pt[i] = e->ptr;
-  pt[nin + 1] = pt[nin + 2] = e->i64;
+  e->leafp = malloc(sizeof *e->leafp * (size_t)(e->nleaf ? e->nleaf : 1));
+  if (!pt || !e->leafp) abort();
+  for (int i = 0; i < e->nleaf + 1; i++) pt[i] = e->ptr;
+  pt[e->nleaf + 1] = pt[e->nleaf + 2] = e->i64;
   LLVMValueRef body = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->vd, pt, (unsigned)np, 0));
   free(pt);
   LLVMSetLinkage(body, LLVMInternalLinkage);
   add_attr(e, body, LLVMAttributeFunctionIndex, "nounwind", 0);
-  for (int i = 0; i < nin + 1; i++) {
+  for (int i = 0; i < e->nleaf + 1; i++) {
     add_attr(e, body, (unsigned)i + 1, "noalias", 0);
     add_attr(e, body, (unsigned)i + 1, "nocapture", 0);
     add_attr(e, body, (unsigned)i + 1, "align", CG_ALIGN);
@@ -511,29 +456,35 @@ static LLVMValueRef emit_body(Em *e, const Node *n, const char *name) {
   e->n = n;
   e->fn = body;
   e->out = LLVMGetParam(body, 0);
-  for (int i = 0; i < nin; i++) e->in[i] = LLVMGetParam(body, (unsigned)i + 1);
-  e->lo = LLVMGetParam(body, (unsigned)nin + 1);
-  e->hi = LLVMGetParam(body, (unsigned)nin + 2);
+  for (int i = 0; i < e->nleaf; i++) e->leafp[i] = LLVMGetParam(body, (unsigned)i + 1);
+  e->lo = LLVMGetParam(body, (unsigned)e->nleaf + 1);
+  e->hi = LLVMGetParam(body, (unsigned)e->nleaf + 2);
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, body, "entry"));
   switch (op_info(n->op)->cls) {
   case OPC_REDUCE: em_reduce(e); break;
-  case OPC_MOVE: em_move(e); break;
+  case OPC_MOVE:
+    if (n->op == OP_CONCAT) em_move(e);
+    else em_flat(e);
+    break;
   case OPC_INDEX: em_index(e); break;
   case OPC_CONTRACT: em_contract(e); break;
   case OPC_RANDOM: em_random(e); break;
   default: em_flat(e); break;
   }
   LLVMBuildRetVoid(e->b);
-  free(e->in);
-  e->in = NULL;
+  free(e->leafp);
+  e->leafp = NULL;
   return body;
 }
 
 /* The kernel of the ABI: region bases + slot offsets -> pointers, then the body. */
 static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bodies) {
   const Node *n = &e->g->nodes[k->node];
-  int nin = n->nin, np = nin + 3;
-  char *key = body_key(e->g, n);
+  int nleaf, *leaf = cg_leaves(e->g, l->inl, k->node, &nleaf);
+  e->leaf = leaf;
+  e->nleaf = nleaf;
+  int np = nleaf + 3;
+  char *key = body_key(e->g, l->inl, leaf, nleaf, k->node);
   Body *bd = body_find(bodies, key);
   if (!bd->key) {
     char name[96];
@@ -551,18 +502,21 @@ static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bod
   add_attr(e, kf, LLVMAttributeFunctionIndex, "nounwind", 0);
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, kf, "entry"));
   LLVMValueRef base = LLVMGetParam(kf, 0);
-  for (int i = 0; i < nin + 1; i++) {
-    const CgSlot *s = &l->slot[i ? n->in[i - 1] : k->node];
+  for (int i = 0; i < nleaf + 1; i++) {
+    const CgSlot *s = &l->slot[i ? leaf[i - 1] : k->node];
     LLVMValueRef r = em_i64(e, s->region);
     LLVMValueRef bp = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildInBoundsGEP2(e->b, e->ptr, base, &r, 1, ""), "");
     LLVMValueRef off = em_i64(e, s->offset);
     args[i] = LLVMBuildInBoundsGEP2(e->b, e->i8, bp, &off, 1, "");
   }
-  args[nin + 1] = LLVMGetParam(kf, 1);
-  args[nin + 2] = LLVMGetParam(kf, 2);
+  args[nleaf + 1] = LLVMGetParam(kf, 1);
+  args[nleaf + 2] = LLVMGetParam(kf, 2);
   LLVMBuildCall2(e->b, LLVMGlobalGetValueType(bd->fn), bd->fn, args, (unsigned)np, "");
   LLVMBuildRetVoid(e->b);
   free(args);
+  free(leaf);
+  e->leaf = NULL;
+  e->nleaf = 0;
 }
 
 int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out, Diag *d) {
@@ -570,6 +524,7 @@ int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out
   if (cg_kernels(g, l, prefix, &out->kernels, &out->nkernels, d)) return -1;
   Em e = {0};
   e.g = g;
+  e.inl = l->inl;
   e.ctx = out->ctx = LLVMContextCreate();
   e.mod = out->mod = LLVMModuleCreateWithNameInContext(g->name ? g->name : "mimic", e.ctx);
   e.b = LLVMCreateBuilderInContext(e.ctx);

@@ -1,6 +1,7 @@
 /* emit.h — internal to compiler/codegen: the emission context and the loop-building
- * helpers shared by emit.c (kernel functions, elementwise ops, reductions, sources) and
- * emit_ops.c (movement, indexing, contraction, random).
+ * helpers shared by emit.c (kernel functions, element-by-element kernels, reductions),
+ * emit_value.c (element values, fused producers) and emit_ops.c (concat, indexing,
+ * contraction, random).
  *
  * Every kernel is two functions: the external `NAMEk<id>(char *const *base, i64 lo,
  * i64 hi)` of the ABI, which turns region bases and slot offsets into tensor pointers,
@@ -23,7 +24,10 @@ typedef struct Em {
   const Node *n;           /* its node */
   LLVMValueRef fn;         /* its body function */
   LLVMValueRef out;        /* pointer to the node's slot */
-  LLVMValueRef *in;        /* pointers to the inputs' slots (malloc'd per kernel) */
+  const char *inl;         /* per node: computed inside its readers (CgLayout.inl) */
+  const int *leaf;         /* the stored values the kernel reads (cg_leaves) */
+  LLVMValueRef *leafp;     /* their pointers (body parameters) */
+  int nleaf;
   LLVMValueRef lo, hi;     /* the parallel range */
 } Em;
 
@@ -48,6 +52,23 @@ LLVMValueRef em_i32(Em *e, int32_t v);
 LLVMTypeRef em_type(Em *e, DType t);   /* bool is i8 in memory */
 LLVMValueRef em_const(Em *e, DType t, double v);
 
+/* An element of a node: its row-major linear index, its multi-index, or both (emit.c
+ * derives the missing form when it is needed). */
+typedef struct Ix {
+  LLVMValueRef lin;               /* i64, or NULL until needed */
+  LLVMValueRef d[IR_MAX_RANK];    /* i64 per axis, valid when multi */
+  int multi;
+  Shape shape;                    /* the shape the index is over */
+} Ix;
+Ix ix_of_lin(const Shape *s, LLVMValueRef lin);
+void ix_multi(Em *e, Ix *x);   /* fill in the multi-index from the linear one */
+/* Whether computing node id (through what it inlines) needs multi-indices. */
+int em_wants_multi(Em *e, int id);
+
+/* Element x of node id: loaded when it is stored, computed on the spot when fusion
+ * inlined it. em_in: element `lin` of the kernel's input k. */
+LLVMValueRef em_value(Em *e, int id, Ix *x);
+LLVMValueRef em_in(Em *e, int k, LLVMValueRef lin);
 /* x converted from dtype `from` to `to` (register forms: bool is i1), by the
  * interpreter's rules (float -> i32 truncates and saturates, NaN -> 0) */
 LLVMValueRef em_cast(Em *e, LLVMValueRef x, DType from, DType to);
@@ -67,11 +88,14 @@ void em_strides(const Shape *s, int64_t *st);
 
 /* The kernel's parallel extent for node id (what CgKernel.extent says). */
 int64_t cg_extent(const Graph *g, int id);
-/* Nodes an output needs (calloc'd flags), whether a node is an output, whether it is a
- * reshape that shares its input's slot (layout.c). */
+/* Nodes an output needs (calloc'd flags), whether a node is an output (layout.c). */
 char *cg_live(const Graph *g);
 int cg_is_output(const Graph *g, int id);
-int cg_is_alias(const Graph *g, int id);
+/* Whether node id has a kernel under layout l. */
+int cg_is_kernel(const Graph *g, const CgLayout *l, int id);
+/* The stored values node id reads, through the inlined ones (malloc'd, *n of them,
+ * distinct, in first-use order). */
+int *cg_leaves(const Graph *g, const char *inl, int id, int *n);
 
 /* emit_ops.c: the body of a movement, indexing, contraction or random kernel */
 void em_move(Em *e);

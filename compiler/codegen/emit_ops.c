@@ -1,6 +1,6 @@
-/* emit_ops.c — kernel bodies for movement (reshape copy, permute, broadcast, slice, pad,
- * concat), indexing (gather, scatter_add, one_hot), contraction (matmul, conv) and the
- * Philox generator. Each is the interpreter's definition written as a loop nest whose
+/* emit_ops.c — kernel bodies for concat, indexing (gather, scatter_add, one_hot),
+ * contraction (matmul, conv) and the Philox generator (the other movement ops are
+ * computed element by element like elementwise ones: emit.c). Each is the interpreter's definition written as a loop nest whose
  * innermost loop runs along the output's last axis, so that LLVM's vectoriser finds
  * contiguous stores; index arithmetic is linear in the loop variables so that LICM and
  * strength reduction take it out of the inner loop. The parallel range of each kernel is
@@ -27,69 +27,8 @@ static LLVMValueRef clamp_index(Em *e, LLVMValueRef v32, int64_t limit) {
 
 /* ---- movement ---- */
 
-/* Loop over the output's axes (axis 0 over [lo, hi), the others whole); iv[k] receive
- * the loop variables. A rank-0 output is one loop over [lo, hi) of extent 1. Returns
- * the number of loops opened (close them with close_nest). */
-static int open_nest(Em *e, const Shape *s, Loop *L, LLVMValueRef *iv) {
-  if (s->rank == 0) {
-    loop_begin(e, &L[0], e->lo, e->hi);
-    return 1;
-  }
-  for (int k = 0; k < s->rank; k++)
-    iv[k] = loop_begin(e, &L[k], k ? em_i64(e, 0) : e->lo, k ? em_i64(e, s->d[k]) : e->hi);
-  return s->rank;
-}
-
 static void close_nest(Em *e, Loop *L, int n) {
   for (int k = n - 1; k >= 0; k--) loop_end(e, &L[k], NULL);
-}
-
-/* out index of the multi-index iv over shape s (row-major) */
-static LLVMValueRef linear(Em *e, const Shape *s, LLVMValueRef *iv) {
-  int64_t st[IR_MAX_RANK];
-  em_strides(s, st);
-  LLVMValueRef v = em_i64(e, 0);
-  for (int k = 0; k < s->rank; k++) v = em_add(e, v, em_mulc(e, iv[k], st[k]));
-  return v;
-}
-
-/* permute, broadcast and slice read x at off + sum_k iv[k] * xs[k]. */
-static void strided_copy(Em *e, const int64_t *xs, int64_t off) {
-  const Node *n = e->n;
-  Loop L[IR_MAX_RANK];
-  LLVMValueRef iv[IR_MAX_RANK];
-  int depth = open_nest(e, &n->shape, L, iv);
-  LLVMValueRef xi = em_i64(e, off);
-  for (int k = 0; k < n->shape.rank; k++) xi = em_add(e, xi, em_mulc(e, iv[k], xs[k]));
-  em_store(e, n->dtype, e->out, linear(e, &n->shape, iv), em_load(e, n->dtype, e->in[0], xi));
-  close_nest(e, L, depth);
-}
-
-static void pad(Em *e) {
-  const Node *n = e->n;
-  const Shape *xs = &e->g->nodes[n->in[0]].shape;
-  int cnt;
-  const int64_t *lo = ir_attr_is(n, "lo", &cnt);
-  LLVMValueRef value = em_const(e, n->dtype, ir_attr_f(n, "value"));
-  int64_t st[IR_MAX_RANK];
-  em_strides(xs, st);
-  Loop L[IR_MAX_RANK];
-  LLVMValueRef iv[IR_MAX_RANK];
-  int depth = open_nest(e, &n->shape, L, iv);
-  LLVMValueRef v = value;
-  if (shape_numel(xs)) {
-    /* read a clamped (always valid) element, then choose it or the padding value */
-    LLVMValueRef inside = LLVMConstInt(e->i1, 1, 0), xi = em_i64(e, 0);
-    for (int k = 0; k < xs->rank; k++) {
-      LLVMValueRef p = LLVMBuildNSWSub(e->b, iv[k], em_i64(e, lo[k]), "");
-      LLVMValueRef ok = LLVMBuildICmp(e->b, LLVMIntULT, p, em_i64(e, xs->d[k]), ""); /* 0 <= p < d */
-      inside = LLVMBuildAnd(e->b, inside, ok, "");
-      xi = em_add(e, xi, em_mulc(e, smin(e, smax(e, p, em_i64(e, 0)), em_i64(e, xs->d[k] - 1)), st[k]));
-    }
-    v = LLVMBuildSelect(e->b, inside, em_load(e, n->dtype, e->in[0], xi), value, "");
-  }
-  em_store(e, n->dtype, e->out, linear(e, &n->shape, iv), v);
-  close_nest(e, L, depth);
 }
 
 /* Each input is copied into its block of the output; along axis 0 the block is cut to
@@ -121,49 +60,14 @@ static void concat(Em *e) {
       oi = em_add(e, oi, em_mulc(e, iv[k], ost[k]));
       xi = em_add(e, xi, em_mulc(e, iv[k], ist[k]));
     }
-    em_store(e, n->dtype, e->out, oi, em_load(e, n->dtype, e->in[j], xi));
+    em_store(e, n->dtype, e->out, oi, em_in(e, j, xi));
     close_nest(e, L, s->rank);
     off += s->d[axis];
   }
 }
 
 void em_move(Em *e) {
-  const Node *n = e->n;
-  const Shape *xs = &e->g->nodes[n->in[0]].shape, *os = &n->shape;
-  int64_t xst[IR_MAX_RANK], st[IR_MAX_RANK] = {0}, off = 0;
-  int cnt;
-  em_strides(xs, xst);
-  switch (n->op) {
-  case OP_RESHAPE: { /* only an output reshape has a kernel: a flat copy */
-    Loop L;
-    LLVMValueRef i = loop_begin(e, &L, e->lo, e->hi);
-    em_store(e, n->dtype, e->out, i, em_load(e, n->dtype, e->in[0], i));
-    loop_end(e, &L, NULL);
-    return;
-  }
-  case OP_PERMUTE: {
-    const int64_t *perm = ir_attr_is(n, "perm", &cnt);
-    for (int k = 0; k < os->rank; k++) st[k] = xst[perm[k]];
-    break;
-  }
-  case OP_BROADCAST: {
-    int lead = os->rank - xs->rank;
-    for (int k = lead; k < os->rank; k++) st[k] = xs->d[k - lead] == 1 ? 0 : xst[k - lead];
-    break;
-  }
-  case OP_SLICE: {
-    const int64_t *start = ir_attr_is(n, "start", &cnt), *step = ir_attr_is(n, "step", &cnt);
-    for (int k = 0; k < os->rank; k++) {
-      st[k] = xst[k] * step[k];
-      off += start[k] * xst[k];
-    }
-    break;
-  }
-  case OP_PAD: pad(e); return;
-  case OP_CONCAT: concat(e); return;
-  default: return;
-  }
-  strided_copy(e, st, off);
+  concat(e); /* the other movement ops are em_flat's (emit.c) */
 }
 
 /* ---- indexing ---- */
@@ -188,9 +92,9 @@ static void gather(Em *e) {
   LLVMValueRef q = loop_begin(e, &Lq, em_i64(e, 0), em_i64(e, Q));
   LLVMValueRef v = em_const(e, n->dtype, 0);
   if (X) {
-    LLVMValueRef k = clamp_index(e, em_load(e, DT_I32, e->in[1], j), X);
+    LLVMValueRef k = clamp_index(e, em_in(e, 1, j), X);
     LLVMValueRef xi = em_add(e, em_mulc(e, em_add(e, em_mulc(e, p, X), k), Q), q);
-    v = em_load(e, n->dtype, e->in[0], xi);
+    v = em_in(e, 0, xi);
   }
   em_store(e, n->dtype, e->out, em_add(e, em_mulc(e, t, Q), q), v);
   loop_end(e, &Lq, NULL);
@@ -213,12 +117,12 @@ static void scatter_add(Em *e) {
   loop_end(e, &Lz, NULL);
   if (S) {
     LLVMValueRef j = loop_begin(e, &Lj, em_i64(e, 0), em_i64(e, J));
-    LLVMValueRef k = clamp_index(e, em_load(e, DT_I32, e->in[1], j), S);
+    LLVMValueRef k = clamp_index(e, em_in(e, 1, j), S);
     LLVMValueRef orow = em_mulc(e, em_add(e, em_mulc(e, p, S), k), Q);
     LLVMValueRef urow = em_mulc(e, em_add(e, em_mulc(e, p, J), j), Q);
     LLVMValueRef q = loop_begin(e, &Lq, em_i64(e, 0), em_i64(e, Q));
     LLVMValueRef oi = em_add(e, orow, q);
-    LLVMValueRef u = em_load(e, t, e->in[0], em_add(e, urow, q)), o = em_load(e, t, e->out, oi);
+    LLVMValueRef u = em_in(e, 0, em_add(e, urow, q)), o = em_load(e, t, e->out, oi);
     em_store(e, t, e->out, oi, t == DT_I32 ? LLVMBuildAdd(e->b, o, u, "") : LLVMBuildFAdd(e->b, o, u, ""));
     loop_end(e, &Lq, NULL);
     loop_end(e, &Lj, NULL);
@@ -232,7 +136,7 @@ static void one_hot(Em *e) {
   int64_t D = ir_attr_i(n, "depth");
   Loop Lj, Lk;
   LLVMValueRef j = loop_begin(e, &Lj, e->lo, e->hi);
-  LLVMValueRef v = LLVMBuildSExt(e->b, em_load(e, DT_I32, e->in[0], j), e->i64, "");
+  LLVMValueRef v = LLVMBuildSExt(e->b, em_in(e, 0, j), e->i64, "");
   LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, D));
   LLVMValueRef hit = LLVMBuildICmp(e->b, LLVMIntEQ, v, k, "");
   em_store(e, n->dtype, e->out, em_add(e, em_mulc(e, j, D), k), em_cast(e, hit, DT_BOOL, n->dtype));
@@ -280,11 +184,11 @@ static void matmul(Em *e) {
     loop_end(e, &Ln, NULL);
     LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
     LLVMValueRef ai = ta ? em_add(e, em_mulc(e, k, M), m) : em_add(e, em_mulc(e, m, K), k);
-    LLVMValueRef av = em_load(e, t, e->in[0], em_add(e, abase, ai));
+    LLVMValueRef av = em_in(e, 0, em_add(e, abase, ai));
     LLVMValueRef brow = em_add(e, bbase, em_mulc(e, k, N));
     LLVMValueRef j = loop_begin(e, &Ln, em_i64(e, 0), em_i64(e, N));
     LLVMValueRef ci = em_add(e, cbase, j);
-    LLVMValueRef c = mul_add(e, t, em_load(e, t, e->out, ci), av, em_load(e, t, e->in[1], em_add(e, brow, j)));
+    LLVMValueRef c = mul_add(e, t, em_load(e, t, e->out, ci), av, em_in(e, 1, em_add(e, brow, j)));
     em_store(e, t, e->out, ci, c);
     loop_end(e, &Ln, NULL);
     loop_end(e, &Lk, NULL);
@@ -294,8 +198,8 @@ static void matmul(Em *e) {
     LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
     LLVMValueRef acc = loop_carry(e, &Lk, em_const(e, t, 0));
     LLVMValueRef ai = ta ? em_add(e, em_mulc(e, k, M), m) : em_add(e, em_mulc(e, m, K), k);
-    LLVMValueRef next = mul_add(e, t, acc, em_load(e, t, e->in[0], em_add(e, abase, ai)),
-                                em_load(e, t, e->in[1], em_add(e, brow, k)));
+    LLVMValueRef next = mul_add(e, t, acc, em_in(e, 0, em_add(e, abase, ai)),
+                                em_in(e, 1, em_add(e, brow, k)));
     loop_end(e, &Lk, &next);
     em_store(e, t, e->out, em_add(e, cbase, j), acc);
     loop_end(e, &Ln, NULL);
@@ -343,14 +247,14 @@ static void conv(Em *e) {
   LLVMValueRef q = loop_begin(e, &Lq, em_i64(e, 0), em_i64(e, KW));
   LLVMValueRef ax = LLVMBuildNSWSub(e->b, q, em_i64(e, pd[1]), ""), xlo, xhi;
   valid_range(e, ax, st[1], W, OW, &xlo, &xhi);
-  LLVMValueRef wv = em_load(e, t, e->in[1], em_add(e, wbase, em_add(e, em_mulc(e, p, KW), q)));
+  LLVMValueRef wv = em_in(e, 1, em_add(e, wbase, em_add(e, em_mulc(e, p, KW), q)));
   LLVMValueRef y = loop_begin(e, &Ly, ylo, yhi);
   LLVMValueRef iy = em_add(e, em_mulc(e, y, st[0]), ay);
   LLVMValueRef orow = em_add(e, obase, em_mulc(e, y, OW)), xrow = em_add(e, xbase, em_mulc(e, iy, W));
   LLVMValueRef x = loop_begin(e, &Lx, xlo, xhi);
   LLVMValueRef ix = em_add(e, em_mulc(e, x, st[1]), ax);
   LLVMValueRef oi = em_add(e, orow, x);
-  LLVMValueRef v = mul_add(e, t, em_load(e, t, e->out, oi), em_load(e, t, e->in[0], em_add(e, xrow, ix)), wv);
+  LLVMValueRef v = mul_add(e, t, em_load(e, t, e->out, oi), em_in(e, 0, em_add(e, xrow, ix)), wv);
   em_store(e, t, e->out, oi, v);
   loop_end(e, &Lx, NULL);
   loop_end(e, &Ly, NULL);
@@ -368,7 +272,7 @@ void em_contract(Em *e) {
 /* ---- random: Philox-4x32-10 per element, as runtime/philox.h ---- */
 
 void em_random(Em *e) {
-  LLVMValueRef seed = em_load(e, DT_I32, e->in[0], em_i64(e, 0));
+  LLVMValueRef seed = em_in(e, 0, em_i64(e, 0));
   uint32_t stream = (uint32_t)ir_attr_i(e->n, "stream");
   Loop L;
   LLVMValueRef i = loop_begin(e, &L, e->lo, e->hi);

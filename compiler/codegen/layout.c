@@ -8,6 +8,9 @@
  * Without planning (cg_layout_ex(..., 0, ...), `--no-plan`) activations are laid out one
  * after another too: the baseline the plan is measured against.
  *
+ * Values that fusion inlines (passes/fuse.h) have no slot and no kernel: their readers
+ * compute them from their leaves, the stored values they come from.
+ *
  * Only nodes that an output needs are placed and computed (a dead node costs neither
  * memory nor time), except inputs and weights, which are the program's interface and
  * always have a slot. A node that is not placed has bytes = -1. */
@@ -16,6 +19,7 @@
 
 #include "codegen/codegen.h"
 #include "codegen/emit.h"
+#include "fuse.h"
 #include "memplan.h"
 
 static int64_t round_up(int64_t v) {
@@ -38,22 +42,45 @@ int cg_is_output(const Graph *g, int id) {
   return 0;
 }
 
-int cg_is_alias(const Graph *g, int id) {
-  return g->nodes[id].op == OP_RESHAPE && !cg_is_output(g, id);
+int cg_is_kernel(const Graph *g, const CgLayout *l, int id) {
+  const Node *n = &g->nodes[id];
+  return l->slot[id].bytes >= 0 && !l->inl[id] && n->op != OP_INPUT && n->op != OP_WEIGHT;
 }
 
-/* Live ranges of the activation slots in kernel order, and their placement. */
+static void leaves_of(const Graph *g, const char *inl, int id, int *out, int *n) {
+  const Node *nd = &g->nodes[id];
+  for (int k = 0; k < nd->nin; k++) {
+    int x = nd->in[k];
+    if (inl[x]) {
+      leaves_of(g, inl, x, out, n);
+      continue;
+    }
+    int seen = 0;
+    for (int j = 0; j < *n && !seen; j++) seen = out[j] == x;
+    if (!seen) out[(*n)++] = x;
+  }
+}
+
+int *cg_leaves(const Graph *g, const char *inl, int id, int *n) {
+  /* a node's leaves are distinct nodes with smaller ids: id of them at most */
+  int *out = malloc(sizeof *out * (size_t)(id ? id : 1));
+  if (!out) abort();
+  *n = 0;
+  leaves_of(g, inl, id, out, n);
+  return out;
+}
+
+/* Live ranges of the activation slots in kernel order, and their placement. A kernel
+ * reads its leaves: the stored values its inlined inputs come from. */
 static int plan_act(const Graph *g, CgLayout *l, Diag *d) {
   int64_t *pos = malloc(sizeof *pos * (size_t)(g->n ? g->n : 1));
-  int *root = malloc(sizeof *root * (size_t)(g->n ? g->n : 1)), *buf = malloc(sizeof *buf * (size_t)(g->n ? g->n : 1));
+  int *buf = malloc(sizeof *buf * (size_t)(g->n ? g->n : 1));
   MemBuf *b = calloc((size_t)(g->n ? g->n : 1), sizeof *b);
-  if (!pos || !root || !buf || !b) abort();
+  if (!pos || !buf || !b) abort();
   int64_t step = 0;
   int nb = 0;
   for (int i = 0; i < g->n; i++) {
-    const Node *n = &g->nodes[i];
-    root[i] = cg_is_alias(g, i) ? root[n->in[0]] : i;
-    int kernel = l->slot[i].bytes >= 0 && n->op != OP_INPUT && n->op != OP_WEIGHT && !cg_is_alias(g, i);
+    int kernel = cg_is_kernel(g, l, i);
     pos[i] = kernel ? step++ : -1;
     buf[i] = -1;
     if (kernel && l->slot[i].region == CG_ACT) {
@@ -61,29 +88,30 @@ static int plan_act(const Graph *g, CgLayout *l, Diag *d) {
       b[nb++] = (MemBuf){.bytes = l->slot[i].bytes, .start = pos[i], .end = pos[i]};
     }
     if (!kernel) continue;
-    for (int k = 0; k < n->nin; k++) { /* a read extends the life of what it reads */
-      int r = buf[root[n->in[k]]];
+    int nl, *lv = cg_leaves(g, l->inl, i, &nl);
+    for (int k = 0; k < nl; k++) { /* a read extends the life of what it reads */
+      int r = buf[lv[k]];
       if (r >= 0 && pos[i] > b[r].end) b[r].end = pos[i];
     }
+    free(lv);
   }
   int64_t arena = memplan_place(b, nb, CG_ALIGN);
   int rc = memplan_check(b, nb, arena, d);
   l->act_lower_bound = memplan_lower_bound(b, nb);
   for (int i = 0; i < g->n && !rc; i++)
-    if (buf[root[i]] >= 0 && l->slot[i].bytes >= 0) l->slot[i].offset = b[buf[root[i]]].offset;
+    if (buf[i] >= 0) l->slot[i].offset = b[buf[i]].offset;
   l->size[CG_ACT] = arena;
   free(pos);
-  free(root);
   free(buf);
   free(b);
   return rc;
 }
 
 int cg_layout(const Graph *g, CgLayout *l, Diag *d) {
-  return cg_layout_ex(g, 1, l, d);
+  return cg_layout_ex(g, 1, 1, l, d);
 }
 
-int cg_layout_ex(const Graph *g, int plan, CgLayout *l, Diag *d) {
+int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d) {
   memset(l, 0, sizeof *l);
   for (int k = 0; k < g->nout; k++)
     if (g->outs[k].id < 0 || g->outs[k].id >= g->n) {
@@ -93,6 +121,7 @@ int cg_layout_ex(const Graph *g, int plan, CgLayout *l, Diag *d) {
     }
   l->slot = calloc((size_t)(g->n ? g->n : 1), sizeof *l->slot);
   if (!l->slot) abort();
+  l->inl = fuse_inline(g, fuse);
   char *live = cg_live(g);
   for (int i = 0; i < g->n; i++) {
     const Node *n = &g->nodes[i];
@@ -109,8 +138,8 @@ int cg_layout_ex(const Graph *g, int plan, CgLayout *l, Diag *d) {
       cg_layout_free(l);
       return -1;
     }
-    if (cg_is_alias(g, i)) { /* a reshape reads the same bytes in the same order */
-      *s = l->slot[n->in[0]];
+    if (l->inl[i]) { /* computed inside its readers: no storage */
+      s->bytes = -1;
       continue;
     }
     s->region = n->op == OP_WEIGHT ? CG_WEIGHTS : n->op == OP_INPUT || cg_is_output(g, i) ? CG_IO : CG_ACT;
@@ -119,7 +148,6 @@ int cg_layout_ex(const Graph *g, int plan, CgLayout *l, Diag *d) {
     l->size[s->region] += round_up(s->bytes);
   }
   free(live);
-  /* aliases copied their root's slot before it was final: planning rewrites both */
   l->unplanned_act = l->size[CG_ACT];
   if (plan && plan_act(g, l, d)) {
     cg_layout_free(l);
@@ -130,6 +158,7 @@ int cg_layout_ex(const Graph *g, int plan, CgLayout *l, Diag *d) {
 
 void cg_layout_free(CgLayout *l) {
   free(l->slot);
+  free(l->inl);
   memset(l, 0, sizeof *l);
 }
 
@@ -141,7 +170,7 @@ int cg_kernels(const Graph *g, const CgLayout *l, const char *prefix, CgKernel *
   int cnt = 0;
   for (int i = 0; i < g->n; i++) {
     const Node *nd = &g->nodes[i];
-    if (l->slot[i].bytes < 0 || nd->op == OP_INPUT || nd->op == OP_WEIGHT || cg_is_alias(g, i)) continue;
+    if (!cg_is_kernel(g, l, i)) continue;
     CgKernel *k = &v[cnt++];
     k->node = i;
     k->extent = cg_extent(g, i);

@@ -26,6 +26,7 @@ struct JitProgram {
   int nk;
   char *region[CG_NREGIONS]; /* allocated on first run, reused */
   int chunks;            /* JitOptions.chunks */
+  double *ktime;         /* with JitOptions.profile: seconds per kernel, summed over runs */
   JitStats st;
 };
 
@@ -87,14 +88,17 @@ JitProgram *jit_compile(const Graph *g, const JitOptions *o, Diag *d) {
   size_t n = 0;
   char *text = NULL;
   char dir[4096];
-  if (cg_layout_ex(g, !(o && o->no_plan), &p->layout, d) || cg_kernels(g, &p->layout, "mimic_", &p->ks, &p->nk, d)) goto fail;
+  if (cg_layout_ex(g, !(o && o->no_plan), !(o && o->no_fuse), &p->layout, d) || cg_kernels(g, &p->layout, "mimic_", &p->ks, &p->nk, d)) goto fail;
   p->fn = calloc((size_t)(p->nk ? p->nk : 1), sizeof *p->fn);
+  if (o && o->profile) p->ktime = calloc((size_t)(p->nk ? p->nk : 1), sizeof *p->ktime);
   if (cg_target_init(&t, NULL, NULL, d)) goto fail;
   int use_cache = !(o && o->no_cache) && cache_dir(dir, sizeof dir, o ? o->cache_dir : NULL) == 0;
   CacheKey key;
   if (use_cache) {
     text = ir_print_str(g);
-    cache_key(&key, text, &t, o && o->no_plan ? "noplan" : "plan");
+    char variant[32];
+    snprintf(variant, sizeof variant, "%s,%s", o && o->no_plan ? "noplan" : "plan", o && o->no_fuse ? "nofuse" : "fuse");
+    cache_key(&key, text, &t, variant);
     p->st.cache_hit = cache_load(dir, &key, &obj, &n) == 1;
   }
   if (!p->st.cache_hit) {
@@ -136,6 +140,7 @@ void jit_free(JitProgram *p) {
   cg_layout_free(&p->layout);
   free(p->ks);
   free(p->fn);
+  free(p->ktime);
   free(p);
 }
 
@@ -180,6 +185,12 @@ int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, Te
   char *const *base = p->region;
   for (int i = 0; i < p->nk; i++) {
     int64_t ext = p->ks[i].extent;
+    if (p->ktime) {
+      double t0 = now();
+      p->fn[i](base, 0, ext);
+      p->ktime[i] += now() - t0;
+      continue;
+    }
     if (p->chunks <= 1) {
       p->fn[i](base, 0, ext);
       continue;
@@ -195,4 +206,44 @@ int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, Te
     tset_put(outputs, g->outs[k].name, t);
   }
   return 0;
+}
+
+void jit_profile(const JitProgram *p, int top, FILE *f) {
+  if (!p->ktime) return;
+  int *order = malloc(sizeof *order * (size_t)(p->nk ? p->nk : 1));
+  if (!order) abort();
+  double total = 0;
+  for (int i = 0; i < p->nk; i++) {
+    order[i] = i;
+    total += p->ktime[i];
+  }
+  for (int i = 0; i < p->nk; i++) /* selection of the slowest `top` */
+    for (int j = i + 1; j < p->nk && i < top; j++)
+      if (p->ktime[order[j]] > p->ktime[order[i]]) {
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+      }
+  fprintf(f, "kernel time %.4f s over %d kernels; the slowest:\n", total, p->nk);
+  for (int i = 0; i < p->nk && i < top; i++) {
+    const CgKernel *k = &p->ks[order[i]];
+    const Node *n = &p->g->nodes[k->node];
+    char sh[128];
+    fprintf(f, "  %7.4f s %5.1f%%  %-12s %s%s  %s:%d\n", p->ktime[order[i]], total > 0 ? 100 * p->ktime[order[i]] / total : 0,
+            op_info(n->op)->name, dtype_name(n->dtype), shape_str(&n->shape, sh, sizeof sh), n->loc.file ? n->loc.file : "?",
+            n->loc.line);
+  }
+  /* and by op: where the time goes */
+  double byop[OP_COUNT] = {0};
+  int cnt[OP_COUNT] = {0};
+  for (int i = 0; i < p->nk; i++) {
+    OpKind op = p->g->nodes[p->ks[i].node].op;
+    byop[op] += p->ktime[i];
+    cnt[op]++;
+  }
+  fprintf(f, "by op:");
+  for (int op = 0; op < OP_COUNT; op++)
+    if (cnt[op]) fprintf(f, " %s %.4f s (%d)", op_info((OpKind)op)->name, byop[op], cnt[op]);
+  fprintf(f, "\n");
+  free(order);
 }

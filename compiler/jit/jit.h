@@ -10,6 +10,8 @@ typedef struct JitOptions {
   int no_cache;           /* bypass the compile cache */
   const char *cache_dir;  /* NULL: $XDG_CACHE_HOME/mimic, else $HOME/.cache/mimic */
   int no_plan;            /* lay activations out one after another (no memory planning) */
+  int no_fuse;            /* one kernel per primitive (no fusion, passes/fuse.h) */
+  int profile;            /* time every kernel (jit_profile prints the slowest) */
   int chunks;             /* > 1: call each kernel on this many pieces of its range, last
                            * piece first (exercises the kernel ABI's range contract) */
 } JitOptions;
@@ -29,5 +31,8 @@ JitProgram *jit_compile(const Graph *g, const JitOptions *o, Diag *d);
 int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, TensorSet *outputs, Diag *d);
 const JitStats *jit_stats(const JitProgram *p);
 void jit_free(JitProgram *p);
+/* With JitOptions.profile: the `top` kernels that took longest over all runs so far,
+ * with their node's op, type and source location. */
+void jit_profile(const JitProgram *p, int top, FILE *f);
 
 #endif
