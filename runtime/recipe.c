@@ -400,7 +400,8 @@ static const char *default_out(Rp *p) {
 
 static int parse_top(Rp *p, const YNode *root) {
   static const char *const keys[] = {"model",     "params",    "data", "bind", "loss",       "batch", "epochs", "steps",
-                                     "optimizer", "schedules", "seed", "eval", "checkpoint", "out",   "init"};
+                                     "optimizer", "schedules", "seed", "eval", "checkpoint", "out",   "init",
+                                     "freeze"};
   Recipe *r = p->r;
   Sec top = {root, NULL, ytree_loc(root)};
   if (root->kind != YN_MAP)
@@ -424,6 +425,7 @@ static int parse_top(Rp *p, const YNode *root) {
   r->seed = (uint32_t)seed;
   r->out = default_out(p);
   if (path(p, &top, "out", 0, &r->out) || path(p, &top, "init", 1, &r->init)) return -1;
+  if (names(p, &top, "freeze", r->freeze, &r->nfreeze, RECIPE_MAX_NAMES)) return -1;
   return parse_eval_ckpt(p, &top);
 }
 

@@ -81,6 +81,8 @@ typedef struct Recipe {
   } checkpoint;
   const char *out;       /* folder of log.csv and loss.svg (default <dir>/<name>.out) */
   const char *init;      /* weights to start from, or NULL */
+  const char *freeze[RECIPE_MAX_NAMES]; /* weight-name prefixes that are not trained */
+  int nfreeze;
 } Recipe;
 
 /* Read and check the recipe at `path`. 0, or -1 after reporting. */

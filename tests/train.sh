@@ -96,4 +96,23 @@ EOF
     { echo "FAIL: AOT-trained weights differ from mimic train's:"; tail -5 "$at/cmp"; fail=1; }
   echo "AOT training step vs mimic train after 6 steps: $(tail -1 "$at/cmp")"
 fi
+# 4. frozen weights: `freeze: [blocks, patch_embed]` trains only the rest
+fz=$tmp/freeze
+mkdir -p "$fz"
+"$mimic" init "$root/graphs/vit.yaml" -D depth=1 -D dim=24 --seed 2 -o "$fz/init.safetensors" >/dev/null || fail=1
+cat >"$fz/recipe.yaml" <<EOF
+model: $root/graphs/vit.yaml
+params: {depth: 1, dim: 24}
+init: init.safetensors
+freeze: [blocks, patch_embed]
+data: {dataset: fashion-mnist, count: 40}
+batch: 20
+steps: 3
+optimizer: {lr: 1e-2, weight_decay: 0.05}
+out: out
+EOF
+"$mimic" train "$fz/recipe.yaml" --quiet >"$fz/out.txt" 2>&1 || { echo "FAIL: training with frozen weights"; cat "$fz/out.txt"; fail=1; }
+"$mimic" compare "$fz/out/weights.safetensors" "$fz/init.safetensors" --tol 0 >"$fz/cmp"
+grep -qE '^(blocks|patch_embed)\.' "$fz/cmp" && { echo "FAIL: frozen weights changed:"; grep -E '^(blocks|patch_embed)' "$fz/cmp"; fail=1; }
+grep -q '^head\.weight: ' "$fz/cmp" || { echo "FAIL: the head was not trained"; cat "$fz/cmp"; fail=1; }
 exit $fail

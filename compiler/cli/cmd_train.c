@@ -106,6 +106,7 @@ int cmd_train(int argc, char **argv) {
   for (int i = 0; i < info.nparams; i++) /* layer-wise decay counts the ViT's blocks */
     if (!strcmp(info.params[i].name, "depth")) c.spec.opt.num_layers = (int)info.params[i].value;
   for (int i = 0; i < r.eval.noutputs && i < TRAIN_MAX_NAMES; i++) c.spec.keep[c.spec.nkeep++] = r.eval.outputs[i];
+  for (int i = 0; i < r.nfreeze && i < TRAIN_MAX_NAMES; i++) c.spec.frozen[c.spec.nfrozen++] = r.freeze[i];
   /* what feeds the model: the recipe's bindings, or pixels/labels by name */
   c.images_input = has_input(model, "pixels", NULL, NULL) ? "pixels" : NULL;
   c.labels_input = has_input(model, "labels", NULL, NULL) ? "labels" : NULL;
