@@ -579,7 +579,7 @@ static void test_recipe_errors(void) {
       "bad.yaml:4:1: error: unknown key 'epoch' in the recipe (did you mean 'epochs'?)");
   bad(__LINE__, HEAD "colour: red\n",
       "bad.yaml:4:1: error: unknown key 'colour' in the recipe (expected model, params, data, bind, loss, batch, "
-      "epochs, steps, optimizer, schedules, seed, eval, checkpoint, out, init)");
+      "epochs, steps, optimizer, schedules, seed, eval, checkpoint, out, init, freeze)");
   bad(__LINE__, HEAD "epochs: 1\noptimizer: {kind: adamw, lrr: 2}\n",
       "bad.yaml:5:26: error: unknown key 'lrr' in optimizer (did you mean 'lr'?)");
   bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist}\nbatch: abc\n",

@@ -334,10 +334,10 @@ int64_t cg_extent(const Graph *g, int id) {
     return shape_numel(xs); /* one_hot: one row per index */
   }
   case OPC_CONTRACT:
-    if (n->op == OP_MATMUL) { /* (batch, row) pairs */
-      int64_t r = 1;
-      for (int k = 0; k < s->rank - 1; k++) r *= s->d[k];
-      return r;
+    if (n->op == OP_MATMUL) { /* groups of EM_MATMUL_MR rows per batch entry */
+      int64_t b = 1;
+      for (int k = 0; k < s->rank - 2; k++) b *= s->d[k];
+      return b * ((s->d[s->rank - 2] + EM_MATMUL_MR - 1) / EM_MATMUL_MR);
     }
     return s->d[0] * s->d[1];
   case OPC_RANDOM: return shape_numel(s);

@@ -38,7 +38,7 @@ typedef struct Em {
 typedef struct Loop {
   LLVMBasicBlockRef head, body, exit;
   LLVMValueRef iv;
-  LLVMValueRef carry[4];
+  LLVMValueRef carry[32];
   int ncarry;
 } Loop;
 
@@ -85,6 +85,9 @@ LLVMValueRef em_intrinsic(Em *e, const char *name, LLVMTypeRef ty, LLVMValueRef 
 void em_reassoc(LLVMValueRef inst);
 /* row-major strides of s, in elements */
 void em_strides(const Shape *s, int64_t *st);
+
+/* Rows of C per step of a matmul kernel's range (its micro-kernel's tile height). */
+#define EM_MATMUL_MR 4
 
 /* The kernel's parallel extent for node id (what CgKernel.extent says). */
 int64_t cg_extent(const Graph *g, int id);

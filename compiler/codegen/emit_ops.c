@@ -163,48 +163,167 @@ static LLVMValueRef mul_add(Em *e, DType t, LLVMValueRef acc, LLVMValueRef a, LL
   return s;
 }
 
-/* Row t = (batch, m) of C. Without tb, C's row accumulates a[m,k] * B's row k (inner
- * loop along n, contiguous in B and C); with tb, each C[m,n] is a dot product along k,
- * contiguous in B. */
-static void matmul(Em *e) {
+/* ---- matmul ----
+ *
+ * The range is over groups of MR rows of C (per batch entry). A full group of C = A Bᵀ
+ * with both operands contiguous along k (the layout of every linear layer: weights are
+ * [out, in]) goes through a register-tiled micro-kernel: MR x NR dot products at once,
+ * VW lanes of k per step held in MR*NR vector accumulators, so each loaded vector feeds
+ * four multiply-adds. Everything else — the group's columns past the last full tile,
+ * groups of fewer rows, and the other transpose cases — takes the row path: without
+ * tb, C's row accumulates a[m,k] * B's row k (contiguous in B and C); with tb, each
+ * C[m,n] is a dot product along k. The packed, cache-blocked generator is the next step
+ * (the performance work). */
+
+#define MR EM_MATMUL_MR
+#define NR 4
+
+/* The stored value matmul operand k is read from (through reshapes, which keep the
+ * linear index): its pointer. */
+static LLVMValueRef operand_ptr(Em *e, int k) {
+  int id = e->n->in[k];
+  while (e->inl[id] && e->g->nodes[id].op == OP_RESHAPE) id = e->g->nodes[id].in[0];
+  for (int j = 0; j < e->nleaf; j++)
+    if (e->leaf[j] == id) return e->leafp[j];
+  return NULL;
+}
+
+/* Row m of C (batch bat) for the columns [n0, N). */
+static void matmul_row(Em *e, LLVMValueRef bat, LLVMValueRef m, LLVMValueRef n0) {
   const Node *n = e->n;
   const Shape *as = &e->g->nodes[n->in[0]].shape, *os = &n->shape;
   int r = os->rank, ta = (int)ir_attr_i(n, "ta"), tb = (int)ir_attr_i(n, "tb");
   int64_t M = os->d[r - 2], N = os->d[r - 1], K = ta ? as->d[r - 2] : as->d[r - 1];
   DType t = n->dtype;
-  Loop Lt, Lk, Ln;
-  LLVMValueRef row = loop_begin(e, &Lt, e->lo, e->hi);
-  LLVMValueRef bat = LLVMBuildSDiv(e->b, row, em_i64(e, M ? M : 1), "");
-  LLVMValueRef m = LLVMBuildSRem(e->b, row, em_i64(e, M ? M : 1), "");
-  LLVMValueRef abase = em_mulc(e, bat, M * K), bbase = em_mulc(e, bat, K * N), cbase = em_mulc(e, row, N);
+  Loop Lk, Ln;
+  LLVMValueRef abase = em_mulc(e, bat, M * K), bbase = em_mulc(e, bat, K * N);
+  LLVMValueRef cbase = em_mulc(e, em_add(e, em_mulc(e, bat, M), m), N);
   /* a[m, k] is at abase + m*K + k, or abase + k*M + m when ta */
   if (!tb) {
-    LLVMValueRef z = loop_begin(e, &Ln, em_i64(e, 0), em_i64(e, N));
+    LLVMValueRef z = loop_begin(e, &Ln, n0, em_i64(e, N));
     em_store(e, t, e->out, em_add(e, cbase, z), em_const(e, t, 0));
     loop_end(e, &Ln, NULL);
     LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
     LLVMValueRef ai = ta ? em_add(e, em_mulc(e, k, M), m) : em_add(e, em_mulc(e, m, K), k);
     LLVMValueRef av = em_in(e, 0, em_add(e, abase, ai));
     LLVMValueRef brow = em_add(e, bbase, em_mulc(e, k, N));
-    LLVMValueRef j = loop_begin(e, &Ln, em_i64(e, 0), em_i64(e, N));
+    LLVMValueRef j = loop_begin(e, &Ln, n0, em_i64(e, N));
     LLVMValueRef ci = em_add(e, cbase, j);
     LLVMValueRef c = mul_add(e, t, em_load(e, t, e->out, ci), av, em_in(e, 1, em_add(e, brow, j)));
     em_store(e, t, e->out, ci, c);
     loop_end(e, &Ln, NULL);
     loop_end(e, &Lk, NULL);
   } else {
-    LLVMValueRef j = loop_begin(e, &Ln, em_i64(e, 0), em_i64(e, N));
+    LLVMValueRef j = loop_begin(e, &Ln, n0, em_i64(e, N));
     LLVMValueRef brow = em_add(e, bbase, em_mulc(e, j, K));
     LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
     LLVMValueRef acc = loop_carry(e, &Lk, em_const(e, t, 0));
     LLVMValueRef ai = ta ? em_add(e, em_mulc(e, k, M), m) : em_add(e, em_mulc(e, m, K), k);
-    LLVMValueRef next = mul_add(e, t, acc, em_in(e, 0, em_add(e, abase, ai)),
-                                em_in(e, 1, em_add(e, brow, k)));
+    LLVMValueRef next = mul_add(e, t, acc, em_in(e, 0, em_add(e, abase, ai)), em_in(e, 1, em_add(e, brow, k)));
     loop_end(e, &Lk, &next);
     em_store(e, t, e->out, em_add(e, cbase, j), acc);
     loop_end(e, &Ln, NULL);
   }
-  loop_end(e, &Lt, NULL);
+}
+
+/* The MR x NR tiles of rows m0.. (a full group) of C = A Bᵀ, columns [0, N / NR * NR). */
+static void matmul_tiles(Em *e, LLVMValueRef bat, LLVMValueRef m0, LLVMValueRef pa, LLVMValueRef pb) {
+  const Node *n = e->n;
+  const Shape *os = &n->shape;
+  int r = os->rank;
+  int64_t M = os->d[r - 2], N = os->d[r - 1], K = e->g->nodes[n->in[0]].shape.d[r - 1];
+  DType t = n->dtype;
+  LLVMTypeRef ft = em_type(e, t);
+  unsigned vw = t == DT_F64 ? 8 : 16;
+  LLVMTypeRef vt = LLVMVectorType(ft, vw);
+  int64_t kv = K / vw;
+  LLVMValueRef abase = em_mulc(e, bat, M * K), bbase = em_mulc(e, bat, K * N);
+  LLVMValueRef arow[MR], brow[NR];
+  for (int i = 0; i < MR; i++) arow[i] = em_add(e, abase, em_mulc(e, em_add(e, m0, em_i64(e, i)), K));
+  Loop Lb, Lv, Lk;
+  LLVMValueRef nb = loop_begin(e, &Lb, em_i64(e, 0), em_i64(e, N / NR));
+  for (int j = 0; j < NR; j++) brow[j] = em_add(e, bbase, em_mulc(e, em_add(e, em_mulc(e, nb, NR), em_i64(e, j)), K));
+  /* vector steps along k */
+  LLVMValueRef acc[MR * NR], sum[MR * NR], next[MR * NR];
+  LLVMValueRef v = loop_begin(e, &Lv, em_i64(e, 0), em_i64(e, kv));
+  for (int q = 0; q < MR * NR; q++) acc[q] = loop_carry(e, &Lv, LLVMConstNull(vt));
+  LLVMValueRef kk = em_mulc(e, v, vw), av[MR], bv[NR];
+  for (int i = 0; i < MR; i++) {
+    LLVMValueRef ix = em_add(e, arow[i], kk);
+    av[i] = LLVMBuildLoad2(e->b, vt, LLVMBuildInBoundsGEP2(e->b, ft, pa, &ix, 1, ""), "");
+    LLVMSetAlignment(av[i], (unsigned)dtype_size(t));
+  }
+  for (int j = 0; j < NR; j++) {
+    LLVMValueRef ix = em_add(e, brow[j], kk);
+    bv[j] = LLVMBuildLoad2(e->b, vt, LLVMBuildInBoundsGEP2(e->b, ft, pb, &ix, 1, ""), "");
+    LLVMSetAlignment(bv[j], (unsigned)dtype_size(t));
+  }
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) {
+      LLVMValueRef args[3] = {av[i], bv[j], acc[i * NR + j]};
+      next[i * NR + j] = em_intrinsic(e, "llvm.fmuladd", vt, args, 3);
+    }
+  loop_end(e, &Lv, next);
+  for (int q = 0; q < MR * NR; q++) {
+    LLVMValueRef args[2] = {LLVMConstReal(ft, 0), acc[q]};
+    sum[q] = em_intrinsic(e, "llvm.vector.reduce.fadd", vt, args, 2);
+    em_reassoc(sum[q]);
+  }
+  /* the last K % vw steps, one lane at a time */
+  LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, kv * vw), em_i64(e, K));
+  LLVMValueRef s2[MR * NR], n2[MR * NR];
+  for (int q = 0; q < MR * NR; q++) s2[q] = loop_carry(e, &Lk, sum[q]);
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++)
+      n2[i * NR + j] = mul_add(e, t, s2[i * NR + j], em_load(e, t, pa, em_add(e, arow[i], k)),
+                               em_load(e, t, pb, em_add(e, brow[j], k)));
+  loop_end(e, &Lk, n2);
+  for (int i = 0; i < MR; i++) {
+    LLVMValueRef crow = em_mulc(e, em_add(e, em_add(e, em_mulc(e, bat, M), m0), em_i64(e, i)), N);
+    for (int j = 0; j < NR; j++)
+      em_store(e, t, e->out, em_add(e, crow, em_add(e, em_mulc(e, nb, NR), em_i64(e, j))), s2[i * NR + j]);
+  }
+  loop_end(e, &Lb, NULL);
+}
+
+static void matmul(Em *e) {
+  const Node *n = e->n;
+  const Shape *os = &n->shape;
+  int r = os->rank, ta = (int)ir_attr_i(n, "ta"), tb = (int)ir_attr_i(n, "tb");
+  int64_t M = os->d[r - 2], N = os->d[r - 1], G = (M + MR - 1) / MR;
+  LLVMValueRef pa = operand_ptr(e, 0), pb = operand_ptr(e, 1);
+  int tiles = tb && !ta && pa && pb && dtype_is_float(n->dtype) && N >= NR;
+  Loop Lg, Lr;
+  LLVMValueRef grp = loop_begin(e, &Lg, e->lo, e->hi);
+  LLVMValueRef bat = LLVMBuildUDiv(e->b, grp, em_i64(e, G ? G : 1), "");
+  LLVMValueRef m0 = em_mulc(e, LLVMBuildURem(e->b, grp, em_i64(e, G ? G : 1), ""), MR);
+  LLVMValueRef rows = LLVMBuildSub(e->b, em_i64(e, M), m0, "");
+  rows = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, rows, em_i64(e, MR), ""), rows, em_i64(e, MR), "");
+  if (tiles) { /* a full group: tiles, then each row's remaining columns */
+    LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "full"),
+                      part = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "part"),
+                      join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "join");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, rows, em_i64(e, MR), ""), full, part);
+    LLVMPositionBuilderAtEnd(e->b, full);
+    matmul_tiles(e, bat, m0, pa, pb);
+    if (N % NR) {
+      LLVMValueRef i = loop_begin(e, &Lr, em_i64(e, 0), em_i64(e, MR));
+      matmul_row(e, bat, em_add(e, m0, i), em_i64(e, N / NR * NR));
+      loop_end(e, &Lr, NULL);
+    }
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, part);
+    LLVMValueRef i = loop_begin(e, &Lr, em_i64(e, 0), rows);
+    matmul_row(e, bat, em_add(e, m0, i), em_i64(e, 0));
+    loop_end(e, &Lr, NULL);
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, join);
+  } else {
+    LLVMValueRef i = loop_begin(e, &Lr, em_i64(e, 0), rows);
+    matmul_row(e, bat, em_add(e, m0, i), em_i64(e, 0));
+    loop_end(e, &Lr, NULL);
+  }
+  loop_end(e, &Lg, NULL);
 }
 
 /* The outputs o in [0, OUT) whose input coordinate o*s + a lies in [0, IN):
