@@ -271,6 +271,7 @@ int train_run(const TrainConfig *c, TrainResult *r, Diag *d) {
   int64_t per_epoch = batcher_steps_per_epoch(&b);
   if (tlog_open(&log, c, done, d)) goto out;
   r->first_step = done;
+  r->steps_done = done;
   r->first_loss = NAN;
   double t0 = now(), tstep = now();
   int64_t last = c->stop_after > 0 && done + c->stop_after < c->steps ? done + c->stop_after : c->steps;

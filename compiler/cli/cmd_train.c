@@ -175,6 +175,11 @@ int cmd_train(int argc, char **argv) {
   fflush(stdout);
   TrainResult res;
   if (train_run(&c, &res, &d)) goto out;
+  if (res.steps_done == res.first_step) {
+    printf("nothing to train: the checkpoint is at step %lld of %lld\n", (long long)res.steps_done, (long long)c.steps);
+    rc = EXIT_OK;
+    goto out;
+  }
   printf("trained steps %lld..%lld: loss %.4f -> %.4f", (long long)res.first_step + 1, (long long)res.steps_done,
          res.first_loss, res.last_loss);
   if (!isnan(res.val_acc)) printf(", validation accuracy %.4f", res.val_acc);
