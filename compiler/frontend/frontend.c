@@ -49,35 +49,8 @@ void *fe_grow(FeCtx *c, void *p, int n, int *cap, size_t size) {
   return q;
 }
 
-/* Edit distance, capped: only small distances matter for a suggestion. */
-static int distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 63 || lb > 63) return 99;
-  int row[64];
-  for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
-  for (size_t i = 1; i <= la; i++) {
-    int diag = row[0];
-    row[0] = (int)i;
-    for (size_t j = 1; j <= lb; j++) {
-      int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best) best = up + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      diag = up;
-      row[j] = best;
-    }
-  }
-  return row[lb];
-}
-
 const char *fe_suggest(FeCtx *c, const char *name, const char *const *cands, int n) {
-  int best = 99;
-  const char *pick = NULL;
-  int limit = (int)(strlen(name) + 1) / 3; /* short names: only near-misses */
-  if (limit > 3) limit = 3;
-  for (int i = 0; i < n; i++) {
-    int dist = distance(name, cands[i]);
-    if (dist < best && dist <= limit && strcmp(name, cands[i])) best = dist, pick = cands[i];
-  }
+  const char *pick = ytree_suggest(name, cands, n); /* the one rule for near-misses */
   return pick ? arena_printf(c->tmp, " (did you mean '%s'?)", pick) : "";
 }
 
