@@ -286,13 +286,66 @@ static void matmul_tiles(Em *e, LLVMValueRef bat, LLVMValueRef m0, LLVMValueRef 
   loop_end(e, &Lb, NULL);
 }
 
+/* The MR x (2 VW) tiles of rows m0.. of C = op(A) B with B contiguous along n: per k,
+ * MR broadcast elements of A times two vectors of B's row k into 2 MR vector
+ * accumulators. Columns [0, N / (2 VW) * 2 VW). */
+static void matmul_tiles_nn(Em *e, LLVMValueRef bat, LLVMValueRef m0, LLVMValueRef pa, LLVMValueRef pb, int ta) {
+  const Node *n = e->n;
+  const Shape *os = &n->shape;
+  int r = os->rank;
+  int64_t M = os->d[r - 2], N = os->d[r - 1];
+  int64_t K = ta ? e->g->nodes[n->in[0]].shape.d[r - 2] : e->g->nodes[n->in[0]].shape.d[r - 1];
+  DType t = n->dtype;
+  LLVMTypeRef ft = em_type(e, t);
+  unsigned vw = t == DT_F64 ? 8 : 16;
+  LLVMTypeRef vt = LLVMVectorType(ft, vw);
+  LLVMValueRef abase = em_mulc(e, bat, M * K), bbase = em_mulc(e, bat, K * N);
+  Loop Lb, Lk;
+  LLVMValueRef nb = loop_begin(e, &Lb, em_i64(e, 0), em_i64(e, N / (2 * vw)));
+  LLVMValueRef n0 = em_mulc(e, nb, 2 * vw);
+  LLVMValueRef acc[MR * 2], next[MR * 2];
+  LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
+  for (int q = 0; q < MR * 2; q++) acc[q] = loop_carry(e, &Lk, LLVMConstNull(vt));
+  LLVMValueRef bv[2];
+  for (int j = 0; j < 2; j++) {
+    LLVMValueRef ix = em_add(e, em_add(e, bbase, em_mulc(e, k, N)), em_add(e, n0, em_i64(e, j * vw)));
+    bv[j] = LLVMBuildLoad2(e->b, vt, LLVMBuildInBoundsGEP2(e->b, ft, pb, &ix, 1, ""), "");
+    LLVMSetAlignment(bv[j], (unsigned)dtype_size(t));
+  }
+  for (int i = 0; i < MR; i++) {
+    LLVMValueRef m = em_add(e, m0, em_i64(e, i));
+    LLVMValueRef ai = em_add(e, abase, ta ? em_add(e, em_mulc(e, k, M), m) : em_add(e, em_mulc(e, m, K), k));
+    LLVMValueRef a = em_load(e, t, pa, ai);
+    LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(vt), a, em_i32(e, 0), "");
+    LLVMValueRef splat = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(e->i32, vw)), "");
+    for (int j = 0; j < 2; j++) {
+      LLVMValueRef args[3] = {splat, bv[j], acc[i * 2 + j]};
+      next[i * 2 + j] = em_intrinsic(e, "llvm.fmuladd", vt, args, 3);
+    }
+  }
+  loop_end(e, &Lk, next);
+  for (int i = 0; i < MR; i++) {
+    LLVMValueRef crow = em_mulc(e, em_add(e, em_add(e, em_mulc(e, bat, M), m0), em_i64(e, i)), N);
+    for (int j = 0; j < 2; j++) {
+      LLVMValueRef ix = em_add(e, crow, em_add(e, n0, em_i64(e, j * vw)));
+      LLVMValueRef st = LLVMBuildStore(e->b, acc[i * 2 + j], LLVMBuildInBoundsGEP2(e->b, ft, e->out, &ix, 1, ""));
+      LLVMSetAlignment(st, (unsigned)dtype_size(t));
+    }
+  }
+  loop_end(e, &Lb, NULL);
+}
+
 static void matmul(Em *e) {
   const Node *n = e->n;
   const Shape *os = &n->shape;
   int r = os->rank, ta = (int)ir_attr_i(n, "ta"), tb = (int)ir_attr_i(n, "tb");
   int64_t M = os->d[r - 2], N = os->d[r - 1], G = (M + MR - 1) / MR;
   LLVMValueRef pa = operand_ptr(e, 0), pb = operand_ptr(e, 1);
-  int tiles = tb && !ta && pa && pb && dtype_is_float(n->dtype) && N >= NR;
+  int64_t vw2 = n->dtype == DT_F64 ? 16 : 32; /* columns of an A·B tile */
+  int tiles_t = tb && !ta && pa && pb && dtype_is_float(n->dtype) && N >= NR;   /* A·Bᵀ */
+  int tiles_n = !tb && pa && pb && dtype_is_float(n->dtype) && N >= vw2;        /* op(A)·B */
+  int tiles = tiles_t || tiles_n;
+  int64_t tiled_cols = tiles_t ? N / NR * NR : tiles_n ? N / vw2 * vw2 : 0;
   Loop Lg, Lr;
   LLVMValueRef grp = loop_begin(e, &Lg, e->lo, e->hi);
   LLVMValueRef bat = LLVMBuildUDiv(e->b, grp, em_i64(e, G ? G : 1), "");
@@ -305,10 +358,11 @@ static void matmul(Em *e) {
                       join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "join");
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, rows, em_i64(e, MR), ""), full, part);
     LLVMPositionBuilderAtEnd(e->b, full);
-    matmul_tiles(e, bat, m0, pa, pb);
-    if (N % NR) {
+    if (tiles_t) matmul_tiles(e, bat, m0, pa, pb);
+    else matmul_tiles_nn(e, bat, m0, pa, pb, ta);
+    if (tiled_cols < N) {
       LLVMValueRef i = loop_begin(e, &Lr, em_i64(e, 0), em_i64(e, MR));
-      matmul_row(e, bat, em_add(e, m0, i), em_i64(e, N / NR * NR));
+      matmul_row(e, bat, em_add(e, m0, i), em_i64(e, tiled_cols));
       loop_end(e, &Lr, NULL);
     }
     LLVMBuildBr(e->b, join);

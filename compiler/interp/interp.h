@@ -3,10 +3,14 @@
  * each node's dtype. It is the oracle every optimized path (JIT, fusion, AOT) is tested
  * against, so it is written to be obviously correct, not fast.
  *
- * Semantics the op table leaves open, fixed here (optimized paths must agree):
+ * Semantics the op table leaves open, fixed here (optimized paths must agree, up to
+ * rounding where noted):
  *   - floats: each element is computed in double and rounded once to the node's dtype
  *     (so f32 add/sub/mul/div/sqrt equal IEEE single-precision results exactly);
- *     reductions and contractions accumulate in double and round once at the end.
+ *     reductions and contractions accumulate in double and round once at the end. The
+ *     code generator accumulates in the node's dtype, in an order of its choosing (vector
+ *     lanes), so its sums differ by rounding: relative to the summands' size, not to the
+ *     result's when they cancel (docs/codegen.md).
  *   - i32: two's-complement integer arithmetic that wraps modulo 2^32; div truncates
  *     toward zero, division by zero is an error, INT32_MIN / -1 wraps to INT32_MIN.
  *   - conversion to i32 (cast, and the float `value` of const and pad): truncation toward
