@@ -73,7 +73,40 @@ fi
 
 "$mimic" dot "$vit" -D depth=1 >"$tmp/dot" || { echo "FAIL: dot"; fail=1; }
 expect "dot is a digraph" '^digraph "vit" \{' "$tmp/dot"
-for cmd in check ir dot init run grad train compile inspect data compare; do
+# stats: a table of unfused and fused figures, or one JSON object with the same
+"$mimic" stats "$vit" -D depth=2 >"$tmp/stats" || { echo "FAIL: stats exited $?"; fail=1; }
+expect "stats names the graph" '^vit: inference, batch 1, depth 2$' "$tmp/stats"
+expect "stats has the columns" '^ +unfused +fused$' "$tmp/stats"
+for r in nodes kernels kernels/block GFLOP 'MB moved' 'arena MB' 'unplanned MB'; do
+  expect "stats row $r" "^  $r +[0-9.]+ +[0-9.]+\$" "$tmp/stats"
+done
+"$mimic" stats "$vit" -D depth=2 --json >"$tmp/stats.json" || { echo "FAIL: stats --json exited $?"; fail=1; }
+[ "$(head -c1 "$tmp/stats.json")" = "{" ] && [ "$(tail -n1 "$tmp/stats.json")" = "}" ] ||
+  { echo "FAIL: stats --json is not one object:"; cat "$tmp/stats.json"; fail=1; }
+expect "stats --json model" '"model": "vit",' "$tmp/stats.json"
+expect "stats --json batch and train" '"train": false,' "$tmp/stats.json"
+for k in nodes kernels kernels_per_block flops bytes_moved arena_bytes unplanned_bytes; do
+  expect "stats --json $k" "\"$k\": \\{\"before\": [0-9]+, \"after\": [0-9]+\\}" "$tmp/stats.json"
+done
+jfield() { sed -n "s/.*\"$1\": {\"before\": \([0-9]*\), \"after\": \([0-9]*\)}.*/\1 \2/p" "$2"; }
+read -r kb ka <<<"$(jfield kernels "$tmp/stats.json")"
+read -r pb pa <<<"$(jfield kernels_per_block "$tmp/stats.json")"
+read -r mb ma <<<"$(jfield bytes_moved "$tmp/stats.json")"
+[ "${ka:-0}" -gt 0 ] && [ "$ka" -lt "$kb" ] && [ "$pa" -lt "$pb" ] && [ "$ma" -lt "$mb" ] ||
+  { echo "FAIL: fusion should cut kernels ($kb -> $ka), per block ($pb -> $pa), bytes ($mb -> $ma)"; fail=1; }
+# kernels per block is exact: one more block adds that many kernels
+"$mimic" stats "$vit" -D depth=3 --json >"$tmp/stats3.json" || fail=1
+read -r kb3 ka3 <<<"$(jfield kernels "$tmp/stats3.json")"
+[ "$((kb3 - kb))" = "$pb" ] && [ "$((ka3 - ka))" = "$pa" ] ||
+  { echo "FAIL: depth 3 has $kb3/$ka3 kernels, depth 2 $kb/$ka, per block $pb/$pa"; fail=1; }
+"$mimic" stats "$vit" -D depth=2 --train --json >"$tmp/statst.json" || { echo "FAIL: stats --train"; fail=1; }
+expect "stats --train says so" '"train": true,' "$tmp/statst.json"
+read -r tb ta <<<"$(jfield kernels "$tmp/statst.json")"
+[ "${tb:-0}" -gt "$kb" ] && [ "${ta:-0}" -gt "$ka" ] || { echo "FAIL: the training step has fewer kernels"; fail=1; }
+"$mimic" stats "$root/tests/bad/cli_tiny.yaml" --json >"$tmp/statsn.json" || fail=1
+expect "stats without a depth parameter" '"kernels_per_block": null,' "$tmp/statsn.json"
+
+for cmd in check ir dot init run grad train compile stats inspect data compare; do
   "$mimic" "$cmd" --help >"$tmp/help" || { echo "FAIL: $cmd --help exited $?"; fail=1; }
   expect "$cmd --help" "^usage: mimic $cmd" "$tmp/help"
 done

@@ -47,5 +47,6 @@ int cmd_compare(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

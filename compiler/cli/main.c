@@ -18,6 +18,7 @@ static const Command commands[] = {
     {"run", cmd_run, "run a model on .npy inputs, write .npy outputs"},
     {"train", cmd_train, "train a model as a recipe says: progress, CSV log, loss curve, checkpoints"},
     {"grad", cmd_grad, "write the gradient of a loss with respect to every weight"},
+    {"stats", cmd_stats, "kernels, FLOPs, bytes moved and memory of a model, unfused and fused"},
     {"compile", cmd_compile, "write a model as a native object file and C header"},
     {"inspect", cmd_inspect, "list the tensors of a .safetensors or .npy file"},
     {"data", cmd_data, "export Fashion-MNIST images and labels as .npy"},
