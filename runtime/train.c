@@ -35,7 +35,7 @@ static int engine_init(Engine *e, const Graph *g, const TrainConfig *c, double *
   e->g = g;
   e->jit = NULL;
   if (c->interp) return 0;
-  JitOptions o = {.no_cache = c->no_cache};
+  JitOptions o = {.no_cache = c->no_cache, .no_fuse = c->no_fuse, .no_plan = c->no_plan};
   e->jit = jit_compile(g, &o, d);
   if (!e->jit) return -1;
   *compile_s += jit_stats(e->jit)->compile_s;

@@ -47,6 +47,7 @@ typedef struct TrainConfig {
   int resume;                   /* continue from ckpt_path */
   int interp;                   /* run the step with the interpreter instead of the JIT */
   int no_cache;
+  int no_fuse, no_plan;         /* compile without fusion / memory planning (comparisons) */
   int quiet;                    /* no progress output */
   int64_t stop_after;           /* > 0: stop after this many steps of this run, as if interrupted */
 } TrainConfig;

@@ -13,13 +13,14 @@
 
 static const char *help =
     "usage: mimic train RECIPE.yaml [--resume] [--engine=jit|interp] [--no-cache] [--quiet]\n"
-    "                   [--stop-after N]\n"
+    "                   [--stop-after N] [--no-fuse] [--no-plan]\n"
     "Train the model the recipe names (docs/training.md). Shows a progress line with the\n"
     "loss, rate and ETA; writes OUT/log.csv (one row per step), OUT/loss.svg (the curve)\n"
     "and OUT/weights.safetensors, and checkpoints when the recipe asks for them.\n"
     "  --resume        continue from the recipe's checkpoint; the losses that follow are\n"
     "                  those an uninterrupted run would have logged\n"
-    "  --stop-after N  stop after N steps of this run (a checkpoint is written)\n";
+    "  --stop-after N  stop after N steps of this run (a checkpoint is written)\n"
+    "  --no-fuse, --no-plan  compile the step without fusion / memory planning (to compare)\n";
 
 /* Fashion-MNIST's split sizes */
 static int64_t split_size(const char *split) {
@@ -47,7 +48,7 @@ int cmd_train(int argc, char **argv) {
   Diag d;
   diag_init(&d);
   const char *path = NULL, *engine = "jit", *v;
-  int resume = 0, no_cache = 0, quiet = 0;
+  int resume = 0, no_cache = 0, quiet = 0, no_fuse = 0, no_plan = 0;
   int64_t stop_after = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -56,6 +57,8 @@ int cmd_train(int argc, char **argv) {
     }
     if (!strcmp(argv[i], "--resume")) resume = 1;
     else if (!strcmp(argv[i], "--no-cache")) no_cache = 1;
+    else if (!strcmp(argv[i], "--no-fuse")) no_fuse = 1;
+    else if (!strcmp(argv[i], "--no-plan")) no_plan = 1;
     else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) quiet = 1;
     else if ((v = cli_opt("--engine", argc, argv, &i, &d))) engine = v;
     else if ((v = cli_opt("--stop-after", argc, argv, &i, &d))) {
@@ -100,7 +103,8 @@ int cmd_train(int argc, char **argv) {
 
   TrainConfig c = {.model = model, .train = &train, .val = nval ? &val : NULL, .batch = r.batch, .seed = r.seed,
                    .shuffle = r.data.shuffle, .crop_pad = r.data.crop_pad, .flip = r.data.flip, .resume = resume,
-                   .interp = !strcmp(engine, "interp"), .no_cache = no_cache, .quiet = quiet, .stop_after = stop_after};
+                   .interp = !strcmp(engine, "interp"), .no_cache = no_cache, .quiet = quiet, .stop_after = stop_after,
+                   .no_fuse = no_fuse, .no_plan = no_plan};
   c.spec.loss = r.loss;
   c.spec.opt = r.opt.spec;
   for (int i = 0; i < info.nparams; i++) /* layer-wise decay counts the ViT's blocks */
