@@ -1,6 +1,7 @@
 /* test_interp.c — the reference interpreter, op by op, against expected values worked out
  * by hand and written here literally (each case says how they were worked), plus Philox
- * against the published Random123 known-answer vectors and the error paths. */
+ * against the published Random123 known-answer vectors (the error paths are
+ * test_interp_errors.c's). */
 #include <math.h>
 #include <stdint.h>
 
@@ -8,119 +9,7 @@
 #include "interp/interp.h"
 #include "philox.h"
 
-/* ---- a little harness: one graph, its input and weight tensors, and a runner ---- */
-
-typedef struct Ctx {
-  Graph *g;
-  Diag d;
-  TensorSet in, w;
-} Ctx;
-
-#define LOC ((SrcLoc){"t.yaml", __LINE__, 5})
-#define SH(...) shape_of((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
-#define AX(...) (const int64_t[]){__VA_ARGS__}
-#define NVALS(...) (int64_t)(sizeof((double[]){__VA_ARGS__}) / sizeof(double))
-
-/* Tolerances: EXACT for values every dtype holds exactly; F32 and F64 relative. */
-#define EXACT 0.0
-#define F32 1e-6
-#define F64 1e-14
-
-static void ctx_init(Ctx *c) {
-  c->g = ir_graph_new("t");
-  diag_init(&c->d);
-  tset_init(&c->in);
-  tset_init(&c->w);
-}
-
-static void ctx_free(Ctx *c) {
-  ir_graph_free(c->g);
-  tset_free(&c->in);
-  tset_free(&c->w);
-}
-
-static Tensor *mk(DType t, Shape s, const double *v, int64_t nv) {
-  Tensor *x = tensor_new(t, s);
-  CHECK_INT(nv, shape_numel(&s));
-  for (int64_t i = 0; i < nv && i < shape_numel(&s); i++) tensor_set(x, i, v[i]);
-  return x;
-}
-
-/* An input node named `name` and the tensor that feeds it. */
-static int input_v(Ctx *c, const char *name, DType t, Shape s, const double *v, int64_t nv) {
-  tset_put(&c->in, name, mk(t, s, v, nv));
-  int id = ir_input(c->g, name, t, s, LOC, &c->d);
-  CHECK(id >= 0);
-  return id;
-}
-#define IN(c, name, t, s, ...) input_v(c, name, t, s, (const double[]){__VA_ARGS__}, NVALS(__VA_ARGS__))
-#define IN0(c, name, t, s) input_v(c, name, t, s, NULL, 0)
-
-static int same(double got, double want, double tol) {
-  if (isnan(want)) return isnan(got);
-  if (isinf(want)) return got == want;
-  double m = fabs(want) > 1 ? fabs(want) : 1;
-  return fabs(got - want) <= tol * m;
-}
-
-/* Runs c->g with node `id` as its only output "y" and compares y with t, s, want. */
-static void expect_(Ctx *c, int id, DType t, Shape s, double tol, const double *want, int64_t nwant, int line) {
-  char b1[128], b2[128];
-  if (id < 0) {
-    fprintf(stderr, "%s:%d: node was not built: %s\n", __FILE__, line, c->d.last);
-    check_failures++;
-    return;
-  }
-  c->g->nout = 0; /* each expectation replaces the previous output */
-  ir_add_output(c->g, "y", id);
-  TensorSet out;
-  tset_init(&out);
-  if (interp_run(c->g, &c->in, &c->w, &out, &c->d)) {
-    fprintf(stderr, "%s:%d: interp_run failed: %s\n", __FILE__, line, c->d.last);
-    check_failures++;
-    tset_free(&out);
-    return;
-  }
-  const Tensor *y = tset_get(&out, "y");
-  if (!y || y->dtype != t || !shape_eq(&y->shape, &s) || shape_numel(&s) != nwant) {
-    fprintf(stderr, "%s:%d: got %s%s, want %s%s with %lld values\n", __FILE__, line,
-            y ? dtype_name(y->dtype) : "?", y ? shape_str(&y->shape, b1, sizeof b1) : "", dtype_name(t),
-            shape_str(&s, b2, sizeof b2), (long long)nwant);
-    check_failures++;
-    tset_free(&out);
-    return;
-  }
-  for (int64_t i = 0; i < nwant; i++) {
-    double v = tensor_get(y, i);
-    if (!same(v, want[i], tol)) {
-      fprintf(stderr, "%s:%d: element %lld: got %.17g, want %.17g\n", __FILE__, line, (long long)i, v, want[i]);
-      check_failures++;
-    }
-  }
-  tset_free(&out);
-}
-#define EXPECT(c, id, t, s, tol, ...) \
-  expect_(c, id, t, s, tol, (const double[]){__VA_ARGS__}, NVALS(__VA_ARGS__), __LINE__)
-#define EXPECT_EMPTY(c, id, t, s) expect_(c, id, t, s, EXACT, NULL, 0, __LINE__)
-
-/* Runs c->g (output "y" = id) expecting exactly one error whose text is `want`. */
-static void expect_error_(Ctx *c, int id, const char *want, int line) {
-  c->g->nout = 0;
-  ir_add_output(c->g, "y", id);
-  TensorSet out;
-  tset_init(&out);
-  c->d.quiet = 1;
-  int before = c->d.nerr;
-  int rc = interp_run(c->g, &c->in, &c->w, &out, &c->d);
-  if (rc != -1 || c->d.nerr != before + 1 || strcmp(c->d.last, want) || out.n != 0) {
-    fprintf(stderr, "%s:%d: want rc -1, one error, no outputs and\n  want: %s\n", __FILE__, line, want);
-    fprintf(stderr, "  got:  rc %d, %d errors, %d outputs, %s\n", rc, c->d.nerr - before, out.n, c->d.last);
-    check_failures++;
-  }
-  c->d.quiet = 0;
-  tset_free(&out);
-}
-#define EXPECT_ERROR(c, id, want) expect_error_(c, id, want, __LINE__)
+#include "interp_harness.h"
 
 /* ---- Philox ---- */
 
@@ -666,70 +555,6 @@ static void test_shapes_and_outputs(void) {
   ctx_free(&c);
 }
 
-/* ---- errors ---- */
-
-static void test_errors(void) {
-  Ctx c;
-  ctx_init(&c);
-  Diag *d = &c.d;
-  SrcLoc at = {"t.yaml", 3, 5};
-  int px = ir_input(c.g, "pixels", DT_F32, SH(2, 1, 28, 28), at, d);
-  int s = ir_reduce(c.g, OP_REDUCE_SUM, px, AX(0, 1, 2, 3), 4, 0, LOC, d);
-  EXPECT_ERROR(&c, s, "t.yaml:3:5: error: missing input 'pixels'");
-  tset_put(&c.in, "pixels", tensor_new(DT_F32, SH(3, 1, 28, 28)));
-  EXPECT_ERROR(&c, s, "t.yaml:3:5: error: input 'pixels': expected f32[2,1,28,28], got f32[3,1,28,28]");
-  tset_put(&c.in, "pixels", tensor_new(DT_F64, SH(2, 1, 28, 28)));
-  EXPECT_ERROR(&c, s, "t.yaml:3:5: error: input 'pixels': expected f32[2,1,28,28], got f64[2,1,28,28]");
-  tset_put(&c.in, "pixels", tensor_new(DT_F32, SH(2, 1, 28, 28)));
-  EXPECT(&c, s, DT_F32, shape_scalar(), EXACT, 0);
-
-  int hw = ir_weight(c.g, "head.weight", DT_F32, SH(2), "zeros", NULL, 0, (SrcLoc){"t.yaml", 9, 7}, d);
-  EXPECT_ERROR(&c, hw, "t.yaml:9:7: error: missing weight 'head.weight'");
-  tset_put(&c.w, "head.weight", tensor_new(DT_F32, SH(2)));
-  EXPECT(&c, hw, DT_F32, SH(2), EXACT, 0, 0);
-
-  /* a high-level op must be decomposed first */
-  int relu = ir_op(c.g, OP_RELU, &hw, 1, NULL, 0, (SrcLoc){"t.yaml", 12, 9}, d);
-  EXPECT_ERROR(&c, relu, "t.yaml:12:9: error: relu: high-level op in node %3; run decompose first (the "
-                         "interpreter executes primitive ops only)");
-  ctx_free(&c);
-
-  ctx_init(&c);
-  d = &c.d;
-  int x = IN(&c, "x", DT_F32, SH(3, 2), 1, 2, 3, 4, 5, 6);
-  int idx = IN(&c, "idx", DT_I32, SH(2, 2), 0, 2, 3, 1);
-  int gth = ir_gather(c.g, x, idx, 0, (SrcLoc){"t.yaml", 20, 3}, d);
-  EXPECT_ERROR(&c, gth, "t.yaml:20:3: error: gather: index 3 at position [1,0] of the indices is out of range "
-                        "[0, 3) along axis 0 of f32[3,2]");
-  int neg = IN(&c, "neg", DT_I32, SH(1), -1);
-  int gth2 = ir_gather(c.g, x, neg, 1, (SrcLoc){"t.yaml", 21, 3}, d);
-  EXPECT_ERROR(&c, gth2, "t.yaml:21:3: error: gather: index -1 at position [0] of the indices is out of range "
-                         "[0, 2) along axis 1 of f32[3,2]");
-  int upd = IN(&c, "upd", DT_F32, SH(2), 1, 1);
-  int si = IN(&c, "si", DT_I32, SH(2), 0, 4);
-  int sc = ir_scatter_add(c.g, upd, si, 0, 4, (SrcLoc){"t.yaml", 22, 3}, d);
-  EXPECT_ERROR(&c, sc, "t.yaml:22:3: error: scatter_add: index 4 at position [1] of the indices is out of range "
-                       "[0, 4) for size 4");
-  int num = IN(&c, "num", DT_I32, SH(2, 2), 1, 2, 3, 4);
-  int den = IN(&c, "den", DT_I32, SH(2, 2), 1, 1, 0, 1);
-  int dv = ir_binary(c.g, OP_DIV, num, den, (SrcLoc){"t.yaml", 23, 3}, d);
-  EXPECT_ERROR(&c, dv, "t.yaml:23:3: error: div: integer division by zero at element [1,0] (3 / 0)");
-  /* float division by zero is IEEE, not an error */
-  int fz = ir_binary(c.g, OP_DIV, upd, ir_const(c.g, DT_F32, SH(2), 0, LOC, d), LOC, d);
-  EXPECT(&c, fz, DT_F32, SH(2), EXACT, INFINITY, INFINITY);
-  ctx_free(&c);
-
-  /* a graph a pass damaged: a node recorded with the wrong shape */
-  ctx_init(&c);
-  d = &c.d;
-  int p = IN(&c, "p", DT_F32, SH(2), 1, 2);
-  int q = ir_unary(c.g, OP_NEG, p, (SrcLoc){"t.yaml", 30, 1}, d);
-  c.g->nodes[q].shape = SH(3);
-  EXPECT_ERROR(&c, q, "t.yaml:30:1: error: neg: node %1 is recorded as f32[3] but its inputs give f32[2]; the "
-                      "graph is malformed");
-  ctx_free(&c);
-}
-
 int main(void) {
   RUN(test_philox_kat);
   RUN(test_sources);
@@ -749,6 +574,5 @@ int main(void) {
   RUN(test_conv);
   RUN(test_random);
   RUN(test_shapes_and_outputs);
-  RUN(test_errors);
   return CHECK_DONE();
 }

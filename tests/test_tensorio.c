@@ -1,81 +1,8 @@
 /* test_tensorio.c — host tensors (conversions, bf16, sets) and the tensor file formats:
  * safetensors and .npy round trips of every dtype and odd shape, files crafted byte by
- * byte (valid and each kind of invalid: one error, the right message, nothing leaked),
- * and atomic writing (no partial file, an existing file survives a failed write). */
-#include <dirent.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "check.h"
-#include "npy.h"
-#include "safetensors.h"
-#include "tensor.h"
-
-static char dir[64];
-
-static const char *path_in(const char *name) {
-  static char buf[4][256];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
-static void write_bytes(const char *path, const void *p, size_t n) {
-  FILE *f = fopen(path, "wb");
-  CHECK(f != NULL);
-  if (!f) return;
-  CHECK(fwrite(p, 1, n, f) == n);
-  fclose(f);
-}
-
-/* Whole file into a malloc'd buffer; *n its length. */
-static unsigned char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  *n = 0;
-  if (!f) return NULL;
-  unsigned char *b = malloc(1 << 20);
-  *n = fread(b, 1, 1 << 20, f);
-  fclose(f);
-  return b;
-}
-
-/* The message of the last diagnostic, without "path: error: ". */
-static const char *msg(const Diag *d) {
-  const char *p = strstr(d->last, ": error: ");
-  return p ? p + 9 : d->last;
-}
-
-static Shape shp(int rank, ...) {
-  Shape s = {0};
-  va_list ap;
-  va_start(ap, rank);
-  s.rank = rank;
-  for (int i = 0; i < rank; i++) s.d[i] = va_arg(ap, int);
-  va_end(ap);
-  return s;
-}
-
-static int tensors_equal(const Tensor *a, const Tensor *b) {
-  return a && b && a->dtype == b->dtype && shape_eq(&a->shape, &b->shape) &&
-         !memcmp(a->data, b->data, tensor_nbytes(a));
-}
-
-/* Temporary files left beside the targets ("NAME.tmp.XXXXXX"). */
-static int count_tmp_files(void) {
-  DIR *dd = opendir(dir);
-  int n = 0;
-  struct dirent *e;
-  while (dd && (e = readdir(dd)))
-    if (strstr(e->d_name, ".tmp.")) n++;
-  if (dd) closedir(dd);
-  return n;
-}
+ * byte (valid and each kind of invalid: one error, the right message, nothing leaked).
+ * Atomic writing is test_atomic.c's. */
+#include "tensorio_harness.h"
 
 /* ---- tensors ---------------------------------------------------------------------- */
 
@@ -187,16 +114,6 @@ static void test_tensor_basics(void) {
   CHECK_INT(ts.n, 0);
   tset_free(&ts); /* freeing twice is harmless */
 }
-
-/* A tensor of each dtype filled with varied values. */
-static Tensor *filled(DType dt, Shape s) {
-  Tensor *t = tensor_new(dt, s);
-  int64_t n = shape_numel(&s);
-  for (int64_t i = 0; i < n; i++) tensor_set(t, i, dt == DT_BOOL ? (double)(i % 3 == 0) : (double)i * 1.25 - 7);
-  return t;
-}
-
-/* ---- safetensors ------------------------------------------------------------------- */
 
 static void test_st_roundtrip(void) {
   TensorSet ts, rd;
@@ -609,107 +526,8 @@ static void test_npy_invalid(void) {
   expect_npy_error(path_in("nope.npy"), "cannot open: No such file or directory", __LINE__);
 }
 
-/* ---- atomic writing ---------------------------------------------------------------- */
-
-static void test_atomic(void) {
-  Diag d;
-  diag_init(&d);
-  d.quiet = 1;
-  TensorSet ts;
-  tset_init(&ts);
-  tset_put(&ts, "w", filled(DT_F32, shp(2, 4, 4)));
-  Tensor *t = filled(DT_F64, shp(1, 9));
-
-  /* a directory that does not exist: one error, nothing created */
-  const char *nodir = path_in("no/such/dir/w.safetensors");
-  CHECK(st_write(nodir, &ts, &d) != 0);
-  CHECK_INT(d.nerr, 1);
-  CHECK_STR(msg(&d), "cannot write: No such file or directory");
-  CHECK(npy_write(path_in("no/such/x.npy"), t, &d) != 0);
-  CHECK_INT(d.nerr, 2);
-  CHECK_INT(count_tmp_files(), 0);
-
-  /* good files to overwrite; a successful rewrite keeps their mode */
-  const char *sp = path_in("keep.safetensors"), *np = path_in("keep.npy");
-  CHECK_INT(st_write(sp, &ts, &d), 0);
-  CHECK_INT(npy_write(np, t, &d), 0);
-  chmod(sp, 0640);
-  CHECK_INT(st_write(sp, &ts, &d), 0);
-  struct stat st;
-  CHECK(stat(sp, &st) == 0 && (st.st_mode & 0777) == 0640);
-  size_t n0, m0, n1, m1;
-  unsigned char *s0 = slurp(sp, &n0), *p0 = slurp(np, &m0);
-
-  /* a set that cannot be written: refused before any file is touched */
-  tset_put(&ts, "bad", tensor_new((DType)DT_COUNT, shp(0)));
-  d.nerr = 0;
-  CHECK(st_write(sp, &ts, &d) != 0);
-  CHECK_INT(d.nerr, 1);
-  CHECK_STR(msg(&d), "tensor 'bad': cannot write dtype ?");
-  tset_put(&ts, "bad", filled(DT_F32, shp(1, 1)));
-  tset_put(&ts, "__metadata__", filled(DT_F32, shp(1, 1)));
-  CHECK(st_write(sp, &ts, &d) != 0);
-  CHECK_STR(msg(&d), "a tensor cannot be named '__metadata__' (the name is reserved)");
-  TensorSet ts2;
-  tset_init(&ts2);
-  tset_put(&ts2, "w", filled(DT_F32, shp(1, 300000)));
-  Tensor *big = filled(DT_F64, shp(1, 300000));
-
-  /* a write that fails half way (the file size limit): the old files are untouched and
-   * no temporary file remains */
-  struct rlimit old, lim;
-  getrlimit(RLIMIT_FSIZE, &old);
-  lim = old;
-  lim.rlim_cur = 64 * 1024;
-  void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
-  CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
-  d.nerr = 0;
-  CHECK(st_write(sp, &ts2, &d) != 0);
-  CHECK_INT(d.nerr, 1);
-  CHECK_STR(msg(&d), "cannot write: File too large");
-  CHECK(npy_write(np, big, &d) != 0);
-  CHECK_INT(d.nerr, 2);
-  CHECK_STR(msg(&d), "cannot write: File too large");
-  setrlimit(RLIMIT_FSIZE, &old);
-  signal(SIGXFSZ, prev);
-  unsigned char *s1 = slurp(sp, &n1), *p1 = slurp(np, &m1);
-  CHECK(s0 && s1 && n0 == n1 && !memcmp(s0, s1, n0));
-  CHECK(p0 && p1 && m0 == m1 && !memcmp(p0, p1, m0));
-  CHECK_INT(count_tmp_files(), 0);
-  TensorSet rd;
-  tset_init(&rd);
-  d.nerr = 0;
-  CHECK_INT(st_read(sp, &rd, &d), 0);
-  CHECK(tensors_equal(tset_get(&rd, "w"), tset_get(&ts, "w")));
-
-  /* the limit lifted, the same writes succeed and replace the files */
-  CHECK_INT(st_write(sp, &ts2, &d), 0);
-  CHECK_INT(npy_write(np, big, &d), 0);
-  Tensor *r = NULL;
-  CHECK_INT(npy_read(np, &r, &d), 0);
-  CHECK(tensors_equal(r, big));
-  CHECK_INT(count_tmp_files(), 0);
-
-  free(s0), free(s1), free(p0), free(p1);
-  tensor_free(r), tensor_free(big), tensor_free(t);
-  tset_free(&rd), tset_free(&ts), tset_free(&ts2);
-}
-
-static void cleanup(void) {
-  DIR *dd = opendir(dir);
-  struct dirent *e;
-  while (dd && (e = readdir(dd)))
-    if (e->d_name[0] != '.') unlink(path_in(e->d_name));
-  if (dd) closedir(dd);
-  rmdir(dir);
-}
-
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/mimic-tensorio-XXXXXX");
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (tio_begin()) return 1;
   RUN(test_bf16);
   RUN(test_convert);
   RUN(test_tensor_basics);
@@ -720,7 +538,6 @@ int main(void) {
   RUN(test_npy_roundtrip);
   RUN(test_npy_crafted_valid);
   RUN(test_npy_invalid);
-  RUN(test_atomic);
   cleanup();
   return CHECK_DONE();
 }

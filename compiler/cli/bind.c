@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "npy.h"
 
 /* Split NAME=PATH; returns -1 when malformed. */
 int cli_split_io(const char *arg, char *name, size_t n, const char **path) {
@@ -86,3 +87,16 @@ int cli_bind(const Graph *g, TensorSet *ins, TensorSet *ws, const char *wpath, D
   return 0;
 }
 
+
+int cli_read_inputs(char names[][128], const char *const *paths, int n, TensorSet *ins, Diag *d) {
+  for (int i = 0; i < n; i++) {
+    Tensor *t;
+    if (tset_get(ins, names[i])) {
+      diag_error(d, SRCLOC_NONE, "input '%s' is given twice", names[i]);
+      return -1;
+    }
+    if (npy_read(paths[i], &t, d)) return -1;
+    tset_put(ins, names[i], t);
+  }
+  return 0;
+}

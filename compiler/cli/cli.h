@@ -35,6 +35,8 @@ int cli_parse_int(const char *s, int64_t *out);
 int cli_split_io(const char *arg, char *name, size_t n, const char **path);
 int cli_infer_batch(const CliModel *m, const TensorSet *ins, int64_t *batch, Diag *d);
 int cli_bind(const Graph *g, TensorSet *ins, TensorSet *ws, const char *wpath, Diag *d);
+/* Read the .npy file paths[i] as input names[i] into ins; a name given twice is an error. */
+int cli_read_inputs(char names[][128], const char *const *paths, int n, TensorSet *ins, Diag *d);
 
 int cmd_check(int argc, char **argv);
 int cmd_ir(int argc, char **argv);

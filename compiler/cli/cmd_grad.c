@@ -76,15 +76,7 @@ int cmd_grad(int argc, char **argv) {
   tset_init(&grads);
   Graph *g = NULL, *pruned = NULL, *lowered = NULL, *gg = NULL;
   JitProgram *prog = NULL;
-  for (int i = 0; i < nin; i++) {
-    Tensor *t;
-    if (tset_get(&ins, inames[i])) {
-      diag_error(&d, SRCLOC_NONE, "input '%s' is given twice", inames[i]);
-      goto out;
-    }
-    if (npy_read(ipaths[i], &t, &d)) goto out;
-    tset_put(&ins, inames[i], t);
-  }
+  if (cli_read_inputs(inames, ipaths, nin, &ins, &d)) goto out;
   int64_t batch = m.batch;
   if (!batch && !cli_is_mir(m.path) && cli_infer_batch(&m, &ins, &batch, &d)) goto out;
   double t0 = now();

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""optim_ref.py — the numbers tests/test_optim.c compares mimic's optimizer graph with.
+"""optim_ref.py — the numbers tests/test_optim.c compares mimic's optimizer graph with (kept in tests/torch/optim_torch.h).
 
 Runs torch.optim.AdamW and torch.optim.SGD(momentum=0.9) for 5 steps on a tiny BEiT-like
 parameter set, with param groups as BEiT's optim_factory makes them (weight decay off for
