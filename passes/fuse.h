@@ -9,29 +9,66 @@
  * square in a variance, the subtraction in a softmax), and an elementwise kernel absorbs
  * the broadcasts and reshapes around it (a bias add, a layer-norm's scale and shift).
  *
- * The rules (fuse_inline gives 1 to each node that is inlined):
- *   1. Graph outputs, inputs, weights, reductions, concat, indexing ops, contractions
- *      and random are never inlined: they are the kernels.
+ * The rules (fuse_inline gives each node a FUSE_ value; 0 = stored):
+ *   1. Graph outputs, inputs, weights, indexing ops and random are never inlined: they
+ *      are kernels.
  *   2. A reshape that is not an output is always inlined: it reads the same element at
  *      the same linear index (without fusion it is an alias of its input's buffer).
  *   3. A value that a contraction (matmul, conv) reads, directly or through reshapes, is
  *      stored: a contraction reads each element many times (N times for an M x K
  *      operand), so recomputing it there multiplies its cost, and index arithmetic in
  *      the inner product's loop would stop vectorisation.
- *   4. Otherwise an elementwise op, a broadcast, permute, slice or pad, a const or an
- *      iota is inlined when it has one reader (nothing is computed twice), or when it is
- *      cheap — a const, an iota, or a movement op or cast whose input is itself stored or
- *      cheap — so that re-reading it costs index arithmetic only.
+ *   4. Otherwise an elementwise op, a broadcast, permute, slice or pad, a concat of at
+ *      most FUSE_CONCAT_MAX inputs, a const or an iota is inlined (FUSE_INLINE) when it
+ *      has one reader (nothing is computed twice), or when it is cheap — a const, an
+ *      iota, or a movement op or cast whose input is itself stored or cheap — so that
+ *      re-reading it costs index arithmetic only.
+ *   5. Row fusion. A kernel's elements are rows of its last axis; a value that is
+ *      computed row by row can live in registers for the row instead of in memory:
+ *      a. a reduction over the last axis only (a layer norm's mean and variance, a
+ *         softmax's max and sum) becomes FUSE_ROW: the kernel that reads it computes
+ *         it once per row, before the row's elements, in a loop over the row;
+ *      b. a contraction with one reader becomes FUSE_EPI: its reader's kernel runs the
+ *         contraction, writing its tile of rows into the kernel's own output, then
+ *         computes its elements over those rows reading the contraction's value back
+ *         from there (bias, scale, gelu, residual add, layer scale — and a softmax,
+ *         whose row reductions see the finished rows): an epilogue.
+ *      Both hold only where every step from the candidate to the kernel keeps row r at
+ *      row r: elementwise ops, reshapes that keep the last axis's length, broadcasts
+ *      along the last axis; the kernel is elementwise (or a reshape or broadcast), or
+ *      itself a reduction over the last axis. Each candidate must be reached by exactly
+ *      one kernel (so nothing is computed twice), a kernel holds at most one epilogue
+ *      contraction, of its own dtype and element count. A candidate that fails is
+ *      stored, and the check runs again until every remaining candidate holds.
+ *   6. An elementwise op with several readers (at most FUSE_RECOMPUTE_READERS) is
+ *      inlined into each of them when computing it again costs little: its price
+ *      (op_cost: 1 for add or mul, 2 for a division, 8 for exp, 10 for erf, plus what
+ *      it inlines) is at most FUSE_RECOMPUTE_COST and nothing below it is itself
+ *      computed in more than one place, so the work can at most double, never grow
+ *      without bound. A recomputed subtraction is cheaper than a round trip through
+ *      memory: the centred values of a layer norm and the exponentials of a softmax are
+ *      computed where they are used.
  * Everything else is stored. Without fusion (`--no-fuse`) only rule 2 applies.
  *
  * Fusion never changes a value: an inlined element is computed by the same code, in the
- * same precision, as its own kernel would have computed it. */
+ * same precision, as its own kernel would have computed it (sums, wherever they run, may
+ * be split into vector lanes: see interp.h). */
 #ifndef MIMIC_FUSE_H
 #define MIMIC_FUSE_H
 #include "ir/ir.h"
 
-/* One flag per node (calloc'd; the caller frees): 1 = computed inside its readers. With
- * fuse = 0, only non-output reshapes are. */
+enum {
+  FUSE_STORED = 0, /* has a slot; its kernel computes it */
+  FUSE_INLINE = 1, /* computed element by element inside its readers (rules 2, 4, 6) */
+  FUSE_ROW = 2,    /* a last-axis reduction computed per row by its reader (rule 5a) */
+  FUSE_EPI = 3     /* a contraction run by its reader's kernel (rule 5b) */
+};
+#define FUSE_CONCAT_MAX 4
+#define FUSE_RECOMPUTE_COST 10
+#define FUSE_RECOMPUTE_READERS 4
+
+/* One FUSE_ value per node (calloc'd; the caller frees); nonzero = no slot of its own.
+ * With fuse = 0, only non-output reshapes are inlined. */
 char *fuse_inline(const Graph *g, int fuse);
 
 #endif

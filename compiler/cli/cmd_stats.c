@@ -35,6 +35,7 @@
 #include "cli.h"
 #include "codegen/codegen.h"
 #include "codegen/emit.h"
+#include "fuse.h"
 #include "pass.h"
 #include "trainstep.h"
 
@@ -57,11 +58,12 @@ typedef struct Figures {
 } Figures;
 
 /* FLOPs of one element of node id as its kernel computes it: its own op plus the inlined
- * values it reads, per element read; stored values cost nothing (they are loaded). A
+ * values it reads, per element read; stored values cost nothing (they are loaded), nor do
+ * values fused per row or per tile (FUSE_ROW, FUSE_EPI: counted once, as their own kernels). A
  * value's cost does not depend on who reads it, so memo[] holds it (-1: not yet known)
  * and the walk is linear even where cheap values are inlined into many readers. */
 static double elem_cost(const Graph *g, const char *inl, int id, int top, double *memo) {
-  if (!top && !inl[id]) return 0;
+  if (!top && (!inl[id] || inl[id] == FUSE_ROW || inl[id] == FUSE_EPI)) return 0; /* loaded, or a register */
   if (memo[id] >= 0) return memo[id];
   const Node *n = &g->nodes[id];
   OpClass c = op_info(n->op)->cls;
@@ -125,6 +127,11 @@ static int measure(const Graph *g, Figures *f, Diag *d) {
     for (int k = 0; k < nk; k++) {
       int id = ks[k].node, nl, *lv = cg_leaves(g, l.inl, id, &nl);
       f->flops[fuse] += kernel_flops(g, l.inl, id, memo);
+      int *rows, nrow, epi = cg_fused(g, l.inl, id, &rows, &nrow);
+      /* what the kernel computes once per row or per tile, as its own kernel would */
+      for (int j = 0; j < nrow; j++) f->flops[fuse] += kernel_flops(g, l.inl, rows[j], memo);
+      if (epi >= 0) f->flops[fuse] += kernel_flops(g, l.inl, epi, memo);
+      free(rows);
       f->bytes[fuse] += (double)node_bytes(&g->nodes[id]);
       for (int j = 0; j < nl; j++) f->bytes[fuse] += (double)node_bytes(&g->nodes[lv[j]]);
       free(lv);

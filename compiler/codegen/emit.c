@@ -155,7 +155,7 @@ static void em_flat(Em *e) {
   const Shape *s = &n->shape;
   int id = (int)(n - e->g->nodes);
   int64_t C = s->rank ? s->d[s->rank - 1] : 1;
-  if (!em_wants_multi(e, id)) {
+  if (!em_wants_multi(e, id) && !e->nrowc) {
     Loop L;
     LLVMValueRef i = loop_begin(e, &L, em_mulc(e, e->lo, C), em_mulc(e, e->hi, C));
     Ix x = ix_of_lin(s, i);
@@ -163,22 +163,7 @@ static void em_flat(Em *e) {
     loop_end(e, &L, NULL);
     return;
   }
-  Loop Lr, Lc;
-  LLVMValueRef r = loop_begin(e, &Lr, e->lo, e->hi);
-  Ix x = {.shape = *s, .multi = 1};
-  if (s->rank > 1) { /* the row's multi-index over the leading axes */
-    Shape lead = *s;
-    lead.rank--;
-    Ix rx = ix_of_lin(&lead, r);
-    ix_multi(e, &rx);
-    for (int k = 0; k < lead.rank; k++) x.d[k] = rx.d[k];
-  }
-  LLVMValueRef c = loop_begin(e, &Lc, em_i64(e, 0), em_i64(e, C));
-  if (s->rank) x.d[s->rank - 1] = c;
-  x.lin = em_add(e, em_mulc(e, r, C), c);
-  em_store(e, n->dtype, e->out, x.lin, em_value(e, id, &x));
-  loop_end(e, &Lc, NULL);
-  loop_end(e, &Lr, NULL);
+  em_rows(e, e->lo, e->hi);
 }
 
 /* ---- reductions ----
@@ -236,8 +221,65 @@ static LLVMValueRef combine(Em *e, OpKind op, DType t, LLVMValueRef acc, LLVMVal
   return s;
 }
 
+/* The reduction `id` (over its input's last axis) of row r: a loop along the row. */
+static LLVMValueRef row_reduce(Em *e, int id, LLVMValueRef r) {
+  const Node *n = &e->g->nodes[id];
+  int x = n->in[0];
+  const Shape *xs = &e->g->nodes[x].shape;
+  int64_t C = xs->d[xs->rank - 1];
+  Ix ix = {.shape = *xs, .multi = 1};
+  if (xs->rank > 1) { /* the row's multi-index over the leading axes */
+    Shape lead = *xs;
+    lead.rank--;
+    Ix rx = ix_of_lin(&lead, r);
+    ix_multi(e, &rx);
+    for (int k = 0; k < lead.rank; k++) ix.d[k] = rx.d[k];
+  }
+  Loop L;
+  LLVMValueRef c = loop_begin(e, &L, em_i64(e, 0), em_i64(e, C));
+  LLVMValueRef acc = loop_carry(e, &L, reduce_identity(e, n->op, n->dtype));
+  ix.d[xs->rank - 1] = c;
+  ix.lin = em_add(e, em_mulc(e, r, C), c);
+  LLVMValueRef next = combine(e, n->op, n->dtype, acc, em_value(e, x, &ix));
+  loop_end(e, &L, &next);
+  return acc;
+}
+
+void em_rows(Em *e, LLVMValueRef rlo, LLVMValueRef rhi) {
+  const Node *n = e->n;
+  int id = (int)(n - e->g->nodes);
+  Loop Lr, Lc;
+  LLVMValueRef r = loop_begin(e, &Lr, rlo, rhi);
+  for (int k = 0; k < e->nrowc; k++) e->rowval[e->rowc[k]] = row_reduce(e, e->rowc[k], r);
+  if (op_info(n->op)->cls == OPC_REDUCE) { /* a last-axis reduction kernel: one value per row */
+    em_store(e, n->dtype, e->out, r, row_reduce(e, id, r));
+  } else {
+    const Shape *s = &n->shape;
+    int64_t C = s->rank ? s->d[s->rank - 1] : 1;
+    Ix x = {.shape = *s, .multi = 1};
+    if (s->rank > 1) { /* the row's multi-index over the leading axes */
+      Shape lead = *s;
+      lead.rank--;
+      Ix rx = ix_of_lin(&lead, r);
+      ix_multi(e, &rx);
+      for (int k = 0; k < lead.rank; k++) x.d[k] = rx.d[k];
+    }
+    LLVMValueRef c = loop_begin(e, &Lc, em_i64(e, 0), em_i64(e, C));
+    if (s->rank) x.d[s->rank - 1] = c;
+    x.lin = em_add(e, em_mulc(e, r, C), c);
+    em_store(e, n->dtype, e->out, x.lin, em_value(e, id, &x));
+    loop_end(e, &Lc, NULL);
+  }
+  for (int k = 0; k < e->nrowc; k++) e->rowval[e->rowc[k]] = NULL; /* valid inside the row only */
+  loop_end(e, &Lr, NULL);
+}
+
 static void em_reduce(Em *e) {
   const Node *n = e->n;
+  if (e->nrowc) { /* it reads values computed per row: it is a row reduction itself (fuse.h rule 5) */
+    em_rows(e, e->lo, e->hi);
+    return;
+  }
   DType t = n->dtype;
   Groups G;
   reduce_groups(e->g, n, &G);
@@ -317,7 +359,9 @@ static int64_t flat_rows(const Shape *s) {
   return r;
 }
 
-int64_t cg_extent(const Graph *g, int id) {
+int64_t cg_extent(const Graph *g, const char *inl, int id) {
+  int epi = inl ? cg_fused(g, inl, id, NULL, NULL) : -1;
+  if (epi >= 0) return cg_extent(g, NULL, epi); /* the contraction's range; its epilogue follows each step */
   const Node *n = &g->nodes[id];
   const Shape *s = &n->shape;
   switch (op_info(n->op)->cls) {
@@ -460,7 +504,16 @@ static LLVMValueRef emit_body(Em *e, const Node *n, const char *name) {
   e->lo = LLVMGetParam(body, (unsigned)e->nleaf + 1);
   e->hi = LLVMGetParam(body, (unsigned)e->nleaf + 2);
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, body, "entry"));
-  switch (op_info(n->op)->cls) {
+  int *rowc = NULL;
+  e->epi = cg_fused(e->g, e->inl, (int)(n - e->g->nodes), &rowc, &e->nrowc);
+  e->rowc = rowc;
+  if (e->epi >= 0) { /* the contraction, and after each of its steps this node over its rows */
+    e->epik = n;
+    e->n = &e->g->nodes[e->epi];
+    em_contract(e);
+    e->n = n;
+    e->epik = NULL;
+  } else switch (op_info(n->op)->cls) {
   case OPC_REDUCE: em_reduce(e); break;
   case OPC_MOVE:
     if (n->op == OP_CONCAT) em_move(e);
@@ -473,7 +526,11 @@ static LLVMValueRef emit_body(Em *e, const Node *n, const char *name) {
   }
   LLVMBuildRetVoid(e->b);
   free(e->leafp);
+  free(rowc);
   e->leafp = NULL;
+  e->rowc = NULL;
+  e->nrowc = 0;
+  e->epi = -1;
   return body;
 }
 
@@ -536,6 +593,9 @@ int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out
   e.f64 = LLVMDoubleTypeInContext(e.ctx);
   e.ptr = LLVMPointerTypeInContext(e.ctx, 0);
   e.vd = LLVMVoidTypeInContext(e.ctx);
+  e.epi = -1;
+  e.rowval = calloc((size_t)(g->n ? g->n : 1), sizeof *e.rowval);
+  if (!e.rowval) abort();
   Bodies bodies = {.cap = 16};
   while (bodies.cap < 2 * out->nkernels) bodies.cap *= 2;
   bodies.v = calloc((size_t)bodies.cap, sizeof *bodies.v);
@@ -547,6 +607,7 @@ int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out
     free(bodies.v[i].key);
   }
   free(bodies.v);
+  free(e.rowval);
   LLVMDisposeBuilder(e.b);
   return 0;
 }

@@ -29,6 +29,12 @@ typedef struct Em {
   LLVMValueRef *leafp;     /* their pointers (body parameters) */
   int nleaf;
   LLVMValueRef lo, hi;     /* the parallel range */
+  /* row fusion (passes/fuse.h rule 5) */
+  const int *rowc;         /* the kernel's FUSE_ROW reductions, in node order */
+  int nrowc;
+  LLVMValueRef *rowval;    /* per node: a FUSE_ROW value for the current row, or NULL */
+  int epi;                 /* the kernel's FUSE_EPI contraction, or -1 */
+  const Node *epik;        /* while the contraction is emitted: the kernel's own node */
 } Em;
 
 /* A counted loop [lo, hi) with step 1. Values carried around the loop (accumulators) are
@@ -90,7 +96,11 @@ void em_strides(const Shape *s, int64_t *st);
 #define EM_MATMUL_MR 4
 
 /* The kernel's parallel extent for node id (what CgKernel.extent says). */
-int64_t cg_extent(const Graph *g, int id);
+int64_t cg_extent(const Graph *g, const char *inl, int id);
+/* What fusion put into node id's kernel beside element-wise values: its FUSE_ROW
+ * reductions (malloc'd, in node order, *nrow of them) and its FUSE_EPI contraction
+ * (returned; -1 if none). rows may be NULL. */
+int cg_fused(const Graph *g, const char *inl, int id, int **rows, int *nrow);
 /* Nodes an output needs (calloc'd flags), whether a node is an output (layout.c). */
 char *cg_live(const Graph *g);
 int cg_is_output(const Graph *g, int id);
@@ -99,6 +109,11 @@ int cg_is_kernel(const Graph *g, const CgLayout *l, int id);
 /* The stored values node id reads, through the inlined ones (malloc'd, *n of them,
  * distinct, in first-use order). */
 int *cg_leaves(const Graph *g, const char *inl, int id, int *n);
+
+/* Rows [rlo, rhi) of the kernel's node (its elements by rows of the last axis, or for a
+ * last-axis reduction its values): per row first the row values fusion put there
+ * (FUSE_ROW), then the row. em_flat's loop, and a contraction's epilogue per tile. */
+void em_rows(Em *e, LLVMValueRef rlo, LLVMValueRef rhi);
 
 /* emit_ops.c: the body of a movement, indexing, contraction or random kernel */
 void em_move(Em *e);

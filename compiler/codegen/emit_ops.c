@@ -163,6 +163,15 @@ static LLVMValueRef mul_add(Em *e, DType t, LLVMValueRef acc, LLVMValueRef a, LL
   return s;
 }
 
+/* The kernel's own node over rows [r0, r1) of the contraction just computed there
+ * (fuse.h rule 5b). */
+static void epilogue(Em *e, LLVMValueRef r0, LLVMValueRef r1) {
+  const Node *mm = e->n;
+  e->n = e->epik;
+  em_rows(e, r0, r1);
+  e->n = mm;
+}
+
 /* ---- matmul ----
  *
  * The range is over groups of MR rows of C (per batch entry). A full group of C = A Bᵀ
@@ -377,6 +386,10 @@ static void matmul(Em *e) {
     matmul_row(e, bat, em_add(e, m0, i), em_i64(e, 0));
     loop_end(e, &Lr, NULL);
   }
+  if (e->epik) { /* the fused epilogue over the rows just computed, while they are in cache */
+    LLVMValueRef r0 = em_add(e, em_mulc(e, bat, M), m0);
+    epilogue(e, r0, em_add(e, r0, rows));
+  }
   loop_end(e, &Lg, NULL);
 }
 
@@ -434,6 +447,10 @@ static void conv(Em *e) {
   loop_end(e, &Lq, NULL);
   loop_end(e, &Lp, NULL);
   loop_end(e, &Lc, NULL);
+  if (e->epik) { /* the fused epilogue over this output plane's rows */
+    LLVMValueRef r0 = em_mulc(e, bo, OH);
+    epilogue(e, r0, em_add(e, r0, em_i64(e, OH)));
+  }
   loop_end(e, &Lt, NULL);
 }
 

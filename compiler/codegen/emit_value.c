@@ -8,6 +8,7 @@
 
 #include "codegen/emit.h"
 #include "codegen/vmath.h"
+#include "fuse.h"
 
 /* A value as held in registers: bool is i1 there. */
 static LLVMTypeRef reg_type(Em *e, DType t) {
@@ -216,6 +217,15 @@ LLVMValueRef em_value(Em *e, int id, Ix *x) {
   for (int k = 0; k < e->nleaf; k++)
     if (e->leaf[k] == id) return em_load(e, e->g->nodes[id].dtype, e->leafp[k], ix_lin(e, x));
   const Node *n = &e->g->nodes[id];
+  if (e->inl[id] == FUSE_ROW) { /* computed for this row before its elements (em_rows) */
+    if (!e->rowval[id]) {
+      fprintf(stderr, "mimic: internal error: row value %%%d used outside its row\n", id);
+      abort();
+    }
+    return e->rowval[id];
+  }
+  if (e->inl[id] == FUSE_EPI) /* the epilogue's contraction: already in the output, same element */
+    return em_load(e, n->dtype, e->out, ix_lin(e, x));
   DType t0 = n->nin ? e->g->nodes[n->in[0]].dtype : n->dtype;
   switch (n->op) {
   case OP_RESHAPE: {
@@ -240,6 +250,27 @@ LLVMValueRef em_value(Em *e, int id, Ix *x) {
     Ix y = moved(e, n, x, &inside);
     return LLVMBuildSelect(e->b, inside, em_value(e, n->in[0], &y), value, "");
   }
+  case OP_CONCAT: { /* each input read at an index clamped into it, the right one selected */
+    int axis = (int)ir_attr_i(n, "axis");
+    ix_multi(e, x);
+    LLVMValueRef v = NULL;
+    int64_t off = 0;
+    for (int k = 0; k < n->nin; k++) {
+      const Shape *ks = &e->g->nodes[n->in[k]].shape;
+      int64_t len = ks->d[axis];
+      if (!len) continue;
+      Ix y = {.shape = *ks, .multi = 1};
+      for (int j = 0; j < ks->rank; j++) y.d[j] = x->d[j];
+      LLVMValueRef p = LLVMBuildNSWSub(e->b, x->d[axis], em_i64(e, off), "");
+      LLVMValueRef lo = LLVMBuildICmp(e->b, LLVMIntSLT, p, em_i64(e, 0), "");
+      LLVMValueRef hi = LLVMBuildICmp(e->b, LLVMIntSGT, p, em_i64(e, len - 1), "");
+      y.d[axis] = LLVMBuildSelect(e->b, lo, em_i64(e, 0), LLVMBuildSelect(e->b, hi, em_i64(e, len - 1), p, ""), "");
+      LLVMValueRef here = em_value(e, n->in[k], &y);
+      v = v ? LLVMBuildSelect(e->b, lo, v, here, "") : here; /* below this input: an earlier one */
+      off += len;
+    }
+    return v ? v : em_const(e, n->dtype, 0);
+  }
   case OP_WHERE:
     return LLVMBuildSelect(e->b, em_value(e, n->in[0], x), em_value(e, n->in[1], x), em_value(e, n->in[2], x), "");
   case OP_CAST: return em_cast(e, em_value(e, n->in[0], x), t0, n->dtype);
@@ -263,7 +294,10 @@ static int wants_multi(Em *e, int id, int root) {
     for (int k = 0; k < e->nleaf; k++)
       if (e->leaf[k] == id) return 0;
   const Node *n = &e->g->nodes[id];
-  if (n->op == OP_BROADCAST || n->op == OP_PERMUTE || n->op == OP_SLICE || n->op == OP_PAD || n->op == OP_IOTA) return 1;
+  if (n->op == OP_BROADCAST || n->op == OP_PERMUTE || n->op == OP_SLICE || n->op == OP_PAD || n->op == OP_IOTA ||
+      n->op == OP_CONCAT)
+    return 1;
+  if (!root && e->inl[id] == FUSE_EPI) return 0; /* read back at the same linear index */
   for (int k = 0; k < n->nin; k++)
     if (wants_multi(e, n->in[k], 0)) return 1;
   return 0;

@@ -70,6 +70,37 @@ int *cg_leaves(const Graph *g, const char *inl, int id, int *n) {
   return out;
 }
 
+static void fused_walk(const Graph *g, const char *inl, int id, char *seen, int *rows, int *nrow, int *epi) {
+  const Node *nd = &g->nodes[id];
+  for (int k = 0; k < nd->nin; k++) {
+    int x = nd->in[k];
+    if (!inl[x] || seen[x]) continue;
+    seen[x] = 1;
+    if (inl[x] == FUSE_EPI) *epi = x; /* its operands are stored: nothing below it */
+    else fused_walk(g, inl, x, seen, rows, nrow, epi);
+    if (inl[x] == FUSE_ROW && rows) rows[(*nrow)++] = x;
+  }
+}
+
+static int cmp_int(const void *a, const void *b) {
+  return *(const int *)a - *(const int *)b;
+}
+
+int cg_fused(const Graph *g, const char *inl, int id, int **rows, int *nrow) {
+  char *seen = calloc((size_t)(id ? id : 1), 1);
+  int *r = rows ? malloc(sizeof *r * (size_t)(id ? id : 1)) : NULL;
+  if (!seen || (rows && !r)) abort();
+  int n = 0, epi = -1;
+  fused_walk(g, inl, id, seen, r, &n, &epi);
+  free(seen);
+  if (rows) {
+    qsort(r, (size_t)n, sizeof *r, cmp_int);
+    *rows = r;
+    *nrow = n;
+  }
+  return epi;
+}
+
 /* Live ranges of the activation slots in kernel order, and their placement. A kernel
  * reads its leaves: the stored values its inlined inputs come from. */
 static int plan_act(const Graph *g, CgLayout *l, Diag *d) {
@@ -173,7 +204,7 @@ int cg_kernels(const Graph *g, const CgLayout *l, const char *prefix, CgKernel *
     if (!cg_is_kernel(g, l, i)) continue;
     CgKernel *k = &v[cnt++];
     k->node = i;
-    k->extent = cg_extent(g, i);
+    k->extent = cg_extent(g, l->inl, i);
     int w = snprintf(k->name, sizeof k->name, "%sk%d", prefix, i);
     if (w < 0 || (size_t)w >= sizeof k->name) {
       diag_error(d, nd->loc, "internal error: kernel name prefix '%s' is too long", prefix);
