@@ -61,10 +61,30 @@ typedef struct Walk {
   int *reach;       /* per candidate: kernels that reach it */
   int *bad;         /* per candidate: a kernel reaches it where rule 5 does not hold */
   int *epi;         /* per kernel: its epilogue contraction (the last one seen), or -1 */
+  int *mark;        /* per node: the kernel whose blame walk last visited it */
   int cur;          /* the kernel being walked */
 } Walk;
 
 enum { DEP_NONE, DEP_ROW, DEP_BAD };
+
+/* Mark every candidate under node id (through inlined values) bad: the step above it
+ * does not keep rows. Stamped with -2 - cur, apart from row_dep's memo. */
+static void mark_bad(Walk *w, int id, int root) {
+  if (!root && (!w->inl[id] || w->mark[id] == w->cur)) return;
+  if (!root) w->mark[id] = w->cur;
+  if (!root && (w->inl[id] == FUSE_ROW || w->inl[id] == FUSE_EPI)) w->bad[id] = 1;
+  const Node *n = &w->g->nodes[id];
+  for (int k = 0; k < n->nin; k++) mark_bad(w, n->in[k], 0);
+}
+
+/* A step that does not keep rows: the candidates in its inputs that depend on rows are
+ * to blame (those behind an input already bad were blamed there). */
+static int row_dep(Walk *w, int id, int64_t rows, int root);
+
+static void blame(Walk *w, const Node *n, int64_t rows) {
+  for (int k = 0; k < n->nin; k++)
+    if (row_dep(w, n->in[k], rows, 0) == DEP_ROW) mark_bad(w, n->in[k], 0); /* memoised: no new walk */
+}
 
 static int aligned(const Shape *s, int64_t rows) {
   return shape_numel(s) == rows * last_dim(s);
@@ -88,9 +108,10 @@ static int row_dep(Walk *w, int id, int64_t rows, int root) {
       w->epi[w->cur] = id;
     } else {
       int x = row_dep(w, n->in[0], rows, 0);
-      r = x != DEP_BAD && aligned(&g->nodes[n->in[0]].shape, rows) && aligned(&n->shape, rows) ? DEP_ROW : DEP_BAD;
+      r = x == DEP_BAD ? DEP_BAD : aligned(&g->nodes[n->in[0]].shape, rows) && aligned(&n->shape, rows) ? DEP_ROW : DEP_BAD;
+      if (r == DEP_BAD && x != DEP_BAD) w->bad[id] = 1;
     }
-    if (r == DEP_BAD) w->bad[id] = 1;
+    if (c == FUSE_EPI && r == DEP_BAD) w->bad[id] = 1;
   } else {
     int any = 0, bad = 0;
     for (int k = 0; k < n->nin; k++) {
@@ -110,22 +131,13 @@ static int row_dep(Walk *w, int id, int64_t rows, int root) {
     } else if (root && row_reduction(g, n)) /* a row-reduction kernel: rows = its elements */
       r = aligned(&g->nodes[n->in[0]].shape, rows) ? DEP_ROW : DEP_BAD;
     else r = DEP_BAD;
+    if (r == DEP_BAD && !bad) blame(w, n, rows);
   }
   if (!root) {
     w->stamp[id] = w->cur;
     w->dep[id] = (signed char)r;
   }
   return r;
-}
-
-/* Mark every candidate under node id (through inlined values) bad: its kernel cannot
- * compute it row by row. */
-static void mark_bad(Walk *w, int id, int root) {
-  if (!root && (!w->inl[id] || w->stamp[id] == w->cur)) return;
-  if (!root) w->stamp[id] = w->cur;
-  if (!root && (w->inl[id] == FUSE_ROW || w->inl[id] == FUSE_EPI)) w->bad[id] = 1;
-  const Node *n = &w->g->nodes[id];
-  for (int k = 0; k < n->nin; k++) mark_bad(w, n->in[k], 0);
 }
 
 /* One round of rule 5's check over all kernels; un-inlines the candidates it fails.
@@ -135,7 +147,7 @@ static int check_rows(Walk *w, const char *live) {
   int n = g->n;
   memset(w->reach, 0, sizeof *w->reach * (size_t)n);
   memset(w->bad, 0, sizeof *w->bad * (size_t)n);
-  for (int i = 0; i < n; i++) w->stamp[i] = -1;
+  for (int i = 0; i < n; i++) w->stamp[i] = w->mark[i] = -1;
   for (int i = 0; i < n; i++) {
     const Node *nd = &g->nodes[i];
     if (w->inl[i] || !live[i] || nd->op == OP_INPUT || nd->op == OP_WEIGHT) continue;
@@ -143,16 +155,16 @@ static int check_rows(Walk *w, const char *live) {
     w->epi[i] = -1;
     int host = elementwise(nd->op) || nd->op == OP_RESHAPE || nd->op == OP_BROADCAST || row_reduction(g, nd);
     int64_t rows = row_reduction(g, nd) ? shape_numel(&nd->shape) : shape_numel(&nd->shape) / (last_dim(&nd->shape) ? last_dim(&nd->shape) : 1);
-    int r = host && shape_numel(&nd->shape) ? row_dep(w, i, rows, 1) : DEP_BAD;
+    if (!host || !shape_numel(&nd->shape)) { /* no row structure: nothing row-wise may enter */
+      for (int k = 0; k < nd->nin; k++) mark_bad(w, nd->in[k], 0);
+      continue;
+    }
+    row_dep(w, i, rows, 1);
     int e = w->epi[i];
     if (e >= 0) { /* the kernel becomes the contraction plus this epilogue */
       const Node *m = &g->nodes[e];
       if (row_reduction(g, nd) || m->dtype != nd->dtype || shape_numel(&m->shape) != shape_numel(&nd->shape))
         w->bad[e] = 1;
-    }
-    if (r == DEP_BAD) {
-      w->cur = n + i; /* a fresh stamp for the marking walk */
-      mark_bad(w, i, 1);
     }
   }
   int undone = 0;
@@ -174,13 +186,106 @@ static char *live_nodes(const Graph *g) {
   return live;
 }
 
+/* ---- rule 7 ---- */
+
+/* own[x]: the one kernel whose fused tree holds inlined node x, -2 for several, -1 none. */
+static void owners(Walk *w, const char *live, int *own, int *seen) {
+  const Graph *g = w->g;
+  for (int i = 0; i < g->n; i++) own[i] = seen[i] = -1;
+  int *stack = malloc(sizeof *stack * (size_t)(g->n ? g->n : 1));
+  if (!stack) abort();
+  for (int k = 0; k < g->n; k++) {
+    const Node *nd = &g->nodes[k];
+    if (w->inl[k] || !live[k] || nd->op == OP_INPUT || nd->op == OP_WEIGHT) continue;
+    int top = 0;
+    stack[top++] = k;
+    while (top) {
+      const Node *n = &g->nodes[stack[--top]];
+      for (int j = 0; j < n->nin; j++) {
+        int x = n->in[j];
+        if (!w->inl[x] || seen[x] == k) continue;
+        seen[x] = k;
+        own[x] = own[x] == -1 || own[x] == k ? k : -2;
+        if (w->inl[x] != FUSE_EPI) stack[top++] = x;
+      }
+    }
+  }
+  free(stack);
+}
+
+/* The price of one element of node id's inlined tree (rule 6's op_cost; row values and
+ * epilogue contractions free), and whether it holds a rule 5 candidate. */
+static int tree_cost(const Graph *g, const char *inl, int id, int root, int *cand) {
+  if (!root && !inl[id]) return 0;
+  if (!root && (inl[id] == FUSE_ROW || inl[id] == FUSE_EPI)) {
+    *cand = 1;
+    return 0;
+  }
+  const Node *n = &g->nodes[id];
+  int c = elementwise(n->op) ? op_cost(n->op) : 0;
+  for (int k = 0; k < n->nin && c <= FUSE_RECOMPUTE_COST; k++) c += tree_cost(g, inl, n->in[k], 0, cand);
+  return c;
+}
+
+/* Rule 7: a stored elementwise value holding a candidate, all of whose readers are in one
+ * kernel, moves into that kernel when rule 5 still holds there. */
+static void absorb(Walk *w, const char *live, const char *stored_for_contraction, const int *readers) {
+  const Graph *g = w->g;
+  int n = g->n;
+  int *own = malloc(sizeof *own * (size_t)n), *seen = malloc(sizeof *seen * (size_t)n);
+  int *first = calloc((size_t)n + 1, sizeof *first), *who = malloc(sizeof *who * (size_t)(readers[n] + 1));
+  char *snap = malloc((size_t)n);
+  if (!own || !seen || !first || !who || !snap) abort();
+  /* who reads each node: who[first[x] .. first[x+1]) */
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < g->nodes[i].nin; k++) first[g->nodes[i].in[k] + 1]++;
+  for (int i = 0; i < n; i++) first[i + 1] += first[i];
+  int *fill = calloc((size_t)n, sizeof *fill);
+  if (!fill) abort();
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < g->nodes[i].nin; k++) {
+      int x = g->nodes[i].in[k];
+      who[first[x] + fill[x]++] = i;
+    }
+  free(fill);
+  owners(w, live, own, seen);
+  for (int x = 0; x < n; x++) {
+    const Node *nd = &g->nodes[x];
+    int cand = 0, nr = first[x + 1] - first[x];
+    if (w->inl[x] || !live[x] || !elementwise(nd->op) || is_output(g, x) || stored_for_contraction[x] ||
+        nr > FUSE_RECOMPUTE_READERS || tree_cost(g, w->inl, x, 1, &cand) > FUSE_RECOMPUTE_COST || !cand)
+      continue;
+    int k = -1;
+    for (int j = first[x]; j < first[x + 1] && k != -2; j++) {
+      int r = who[j], kr = w->inl[r] ? own[r] : r;
+      k = kr < 0 ? -2 : k == -1 || k == kr ? kr : -2;
+    }
+    if (k < 0) continue;
+    memcpy(snap, w->inl, (size_t)n);
+    w->inl[x] = FUSE_INLINE;
+    if (check_rows(w, live)) memcpy(w->inl, snap, (size_t)n); /* it would cost a candidate: keep it stored */
+    else owners(w, live, own, seen);
+  }
+  free(own);
+  free(seen);
+  free(first);
+  free(who);
+  free(snap);
+}
+
 char *fuse_inline(const Graph *g, int fuse) {
   int n = g->n ? g->n : 1;
-  char *inl = calloc((size_t)n, 1), *stored_for_contraction = calloc((size_t)n, 1), *shared = calloc((size_t)n, 1);
-  int *readers = calloc((size_t)n, sizeof *readers), *cost = calloc((size_t)n, sizeof *cost);
-  if (!inl || !stored_for_contraction || !shared || !readers || !cost) abort();
-  for (int i = 0; i < g->n; i++)
-    for (int k = 0; k < g->nodes[i].nin; k++) readers[g->nodes[i].in[k]]++;
+  char *inl = calloc((size_t)n, 1), *stored_for_contraction = calloc((size_t)n, 1);
+  /* readers[x]: the ops that read x, a reshape (always inlined) counting as its own
+   * readers; readers[n]: all reads */
+  int *readers = calloc((size_t)n + 1, sizeof *readers), *cost = calloc((size_t)n, sizeof *cost);
+  if (!inl || !stored_for_contraction || !readers || !cost) abort();
+  for (int i = g->n - 1; i >= 0; i--) {
+    const Node *nd = &g->nodes[i];
+    int through = nd->op == OP_RESHAPE && !is_output(g, i);
+    for (int k = 0; k < nd->nin; k++) readers[nd->in[k]] += through ? readers[i] : 1;
+    readers[g->n] += nd->nin;
+  }
   /* rule 3, through reshapes: what a contraction reads must be stored */
   for (int i = g->n - 1; i >= 0; i--) {
     const Node *nd = &g->nodes[i];
@@ -189,19 +294,14 @@ char *fuse_inline(const Graph *g, int fuse) {
   }
   for (int i = 0; i < g->n; i++) {
     const Node *nd = &g->nodes[i];
-    /* cost and sharing of what this node's inputs compute in place */
-    int in_cost = 0, in_shared = 0;
-    for (int k = 0; k < nd->nin; k++) {
-      int x = nd->in[k];
-      if (!inl[x]) continue;
-      in_cost += cost[x];
-      in_shared |= shared[x];
-    }
+    /* the cost of what this node's inputs compute in place */
+    int in_cost = 0;
+    for (int k = 0; k < nd->nin; k++)
+      if (inl[nd->in[k]]) in_cost += cost[nd->in[k]];
     if (is_output(g, i)) continue; /* rule 1 */
     if (nd->op == OP_RESHAPE) {    /* rule 2 */
       inl[i] = 1;
       cost[i] = in_cost;
-      shared[i] = in_shared;
       continue;
     }
     if (!fuse || stored_for_contraction[i]) continue;
@@ -212,6 +312,7 @@ char *fuse_inline(const Graph *g, int fuse) {
     }
     if (op_info(op)->cls == OPC_CONTRACT && readers[i] == 1 && dtype_is_float(nd->dtype)) { /* rule 5b */
       inl[i] = FUSE_EPI;
+      cost[i] = FUSE_RECOMPUTE_COST + 1; /* rule 6 must not copy it into several kernels */
       continue;
     }
     if (!inlinable(nd)) continue;
@@ -225,13 +326,9 @@ char *fuse_inline(const Graph *g, int fuse) {
     }
     int own = elementwise(op) ? op_cost(op) : op == OP_CONCAT ? 1 : 0;
     /* rule 6: an elementwise op cheap enough to compute again in each reader */
-    int recompute = elementwise(op) && !in_shared && own + in_cost <= FUSE_RECOMPUTE_COST &&
-                    readers[i] <= FUSE_RECOMPUTE_READERS;
+    int recompute = elementwise(op) && own + in_cost <= FUSE_RECOMPUTE_COST && readers[i] <= FUSE_RECOMPUTE_READERS;
     inl[i] = readers[i] <= 1 || cheap || recompute; /* rule 4 */
-    if (inl[i]) {
-      cost[i] = own + in_cost;
-      shared[i] = in_shared || (readers[i] > 1 && !cheap);
-    }
+    if (inl[i]) cost[i] = own + in_cost;
   }
   if (fuse) { /* rule 5: drop the candidates their kernels cannot take, until none is left */
     char *live = live_nodes(g);
@@ -241,18 +338,20 @@ char *fuse_inline(const Graph *g, int fuse) {
     w.reach = malloc(sizeof *w.reach * (size_t)n);
     w.bad = malloc(sizeof *w.bad * (size_t)n);
     w.epi = malloc(sizeof *w.epi * (size_t)n);
-    if (!w.stamp || !w.dep || !w.reach || !w.bad || !w.epi) abort();
+    w.mark = malloc(sizeof *w.mark * (size_t)n);
+    if (!w.stamp || !w.dep || !w.reach || !w.bad || !w.epi || !w.mark) abort();
     while (check_rows(&w, live)) {
     }
+    absorb(&w, live, stored_for_contraction, readers);
     free(w.stamp);
     free(w.dep);
     free(w.reach);
     free(w.bad);
     free(w.epi);
+    free(w.mark);
     free(live);
   }
   free(stored_for_contraction);
-  free(shared);
   free(cost);
   free(readers);
   return inl;

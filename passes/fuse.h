@@ -42,12 +42,19 @@
  *      stored, and the check runs again until every remaining candidate holds.
  *   6. An elementwise op with several readers (at most FUSE_RECOMPUTE_READERS) is
  *      inlined into each of them when computing it again costs little: its price
- *      (op_cost: 1 for add or mul, 2 for a division, 8 for exp, 10 for erf, plus what
- *      it inlines) is at most FUSE_RECOMPUTE_COST and nothing below it is itself
- *      computed in more than one place, so the work can at most double, never grow
- *      without bound. A recomputed subtraction is cheaper than a round trip through
- *      memory: the centred values of a layer norm and the exponentials of a softmax are
- *      computed where they are used.
+ *      (op_cost: 1 for add or mul, 2 for a division, 8 for exp, 10 for erf, plus the
+ *      price of what it inlines, counted once per use) is at most FUSE_RECOMPUTE_COST.
+ *      That bound also bounds the nesting: a recomputed value inside a recomputed value
+ *      is paid for in full each time, so no tree grows without limit. A recomputed
+ *      subtraction is cheaper than a round trip through memory: the centred values of
+ *      a layer norm and the exponentials of a softmax are computed where they are used.
+ *      A value holding an epilogue candidate is never recomputed (that would copy the
+ *      contraction into several kernels).
+ *   7. Then a stored elementwise value that holds a rule 5 candidate (a softmax's scaled
+ *      scores, the contraction in their tree), whose readers all sit in one kernel and
+ *      whose price is within rule 6's bound, moves into that kernel when rule 5 still
+ *      holds for every candidate there (a trial: otherwise it stays stored). This is
+ *      how a matmul, its scaling and the softmax over its rows become one kernel.
  * Everything else is stored. Without fusion (`--no-fuse`) only rule 2 applies.
  *
  * Fusion never changes a value: an inlined element is computed by the same code, in the

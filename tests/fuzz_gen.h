@@ -25,6 +25,8 @@ typedef struct Stats {
   double compile_s;      /* jit_compile, summed */
   long ops[OP_COUNT];    /* nodes of each op over all generated graphs */
   long dtypes[DT_COUNT]; /* nodes of each dtype */
+  long fused[4];         /* nodes per passes/fuse.h FUSE_ value, fused layout */
+  long recomputed;       /* FUSE_INLINE elementwise nodes with several readers (rule 6) */
 } Stats;
 
 /* ---- random numbers, nodes and what is known about them ---- */
@@ -427,7 +429,13 @@ static int b_matmul(Fuzz *F) {
   if (b < 0 || a < 0) return -1;
   /* (a b)^T = b^T a^T */
   int id = swap ? ir_matmul(F->g, b, a, !tb, !ta, LOC, &F->d) : ir_matmul(F->g, a, b, ta, tb, LOC, &F->d);
-  return reg(F, id, inexact(t), F->mag[a] * F->mag[b] * (double)k);
+  id = reg(F, id, inexact(t), F->mag[a] * F->mag[b] * (double)k);
+  if (id >= 0 && chance(F, 0.5)) { /* a linear layer's epilogue: a bias along the rows, an activation */
+    const Shape *os = &nd(F, id)->shape;
+    id = binary(F, OP_ADD, id, input(F, t, shape_of(1, &os->d[os->rank - 1]), -1, 1));
+    if (chance(F, 0.5)) id = unary(F, OP_TANH, id);
+  }
+  return id;
 }
 
 static int b_conv(Fuzz *F) {
@@ -449,10 +457,25 @@ static int b_random(Fuzz *F) {
   return seed < 0 ? -1 : reg(F, ir_random(F->g, seed, stream, rshape(F, 3), LOC, &F->d), EXACT, 1);
 }
 
+/* A row-wise pattern (a layer norm's centring, a softmax's shift): x combined with a
+ * reduction of its own rows over the last axis, kept as [..., 1] and broadcast back —
+ * what fusion computes per row inside the reader's kernel (passes/fuse.h rule 5a). */
+static int b_rowwise(Fuzz *F) {
+  static const OpKind ops[] = {OP_SUB, OP_MUL, OP_ADD, OP_MAX};
+  int x = bound(F, get(F, numtype(F), ERR32));
+  if (x >= 0 && !nd(F, x)->shape.rank) x = reshape(F, x, (Shape){.rank = 1, .d = {1}});
+  if (x < 0) return -1;
+  int64_t ax = nd(F, x)->shape.rank - 1;
+  int r = reduce(F, chance(F, 0.5) ? OP_REDUCE_SUM : OP_REDUCE_MAX, x, &ax, 1, 1);
+  if (r >= 0 && chance(F, 0.5) && isflt(nd(F, r)->dtype)) r = binary(F, OP_DIV, r, cnst(F, nd(F, r)->dtype, shape_scalar(), 3.0));
+  return binary(F, ops[rnd(F, 4)], x, bound(F, r));
+}
+
 typedef int (*Builder)(Fuzz *);
 static const struct { Builder fn; int weight; } builders[] = {
     {b_unary, 14}, {b_binary, 18}, {b_compare, 5}, {b_logic, 3},   {b_where, 6},  {b_cast, 6},  {b_reduce, 8},
-    {b_move, 16},  {b_gather, 5},  {b_scatter, 4}, {b_one_hot, 3}, {b_matmul, 5}, {b_conv, 3}, {b_random, 3}};
+    {b_move, 16},  {b_gather, 5},  {b_scatter, 4}, {b_one_hot, 3}, {b_matmul, 5}, {b_conv, 3}, {b_random, 3},
+    {b_rowwise, 6}};
 #define NBUILDERS ((int)(sizeof builders / sizeof builders[0]))
 
 /* A random graph for this seed, inputs in F->in. 0, or -1 after the builder refused

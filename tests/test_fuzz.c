@@ -20,6 +20,8 @@
 
 #include "check.h"
 #include "interp/interp.h"
+#include "codegen/codegen.h"
+#include "fuse.h"
 #include "jit/jit.h"
 
 #define LOC ((SrcLoc){"fuzz", __LINE__, 1}) /* the generator's line, for its own bugs */
@@ -231,6 +233,21 @@ static int run_seed(uint64_t seed, int verbose, Stats *st) {
       st->ops[n->op]++, st->dtypes[n->dtype]++;
     }
     st->graphs++, st->nodes += c.g->n;
+    CgLayout l;
+    Diag dl = quiet(NULL);
+    if (!cg_layout(c.g, &l, &dl)) { /* which fusion rules the graph exercises */
+      int *rd = calloc((size_t)c.g->n, sizeof *rd);
+      if (!rd) abort();
+      for (int i = 0; i < c.g->n; i++)
+        for (int k = 0; k < c.g->nodes[i].nin; k++) rd[c.g->nodes[i].in[k]]++;
+      for (int i = 0; i < c.g->n; i++) {
+        OpClass cl = op_info(c.g->nodes[i].op)->cls;
+        st->fused[(int)l.inl[i]]++;
+        st->recomputed += l.inl[i] == FUSE_INLINE && rd[i] > 1 && (cl == OPC_UNARY || cl == OPC_BINARY || cl == OPC_SELECT);
+      }
+      free(rd);
+      cg_layout_free(&l);
+    }
     if (verbose) ir_print(c.g, stderr);
     /* compiling is nearly all the time: the pieces run on every other seed */
     if ((bad = check(&c, verbose || seed % 2 == 0 ? 3 : 1, verbose ? stderr : NULL, st)))
@@ -263,7 +280,14 @@ int main(void) {
     if (op_is_primitive((OpKind)k) && k != OP_WEIGHT) fprintf(stderr, " %s %ld", op_info((OpKind)k)->name, st.ops[k]);
   fprintf(stderr, "\ndtypes:");
   for (int t = DT_F32; t <= DT_BOOL; t++) fprintf(stderr, " %s %ld", dtype_name((DType)t), st.dtypes[t]);
-  fprintf(stderr, "\n");
+  fprintf(stderr, "\nfusion: %ld stored, %ld inlined (%ld recomputed in several readers), %ld row values, %ld epilogue contractions\n",
+          st.fused[FUSE_STORED], st.fused[FUSE_INLINE], st.recomputed, st.fused[FUSE_ROW], st.fused[FUSE_EPI]);
+  /* the suite must reach every fusion rule, or passing it proves little about them */
+  if (count >= 100) {
+    CHECK(st.fused[FUSE_ROW] >= count / 50);
+    CHECK(st.fused[FUSE_EPI] >= count / 50);
+    CHECK(st.recomputed >= count / 50);
+  }
   check_failures += st.fails;
   return CHECK_DONE();
 }

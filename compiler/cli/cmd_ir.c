@@ -1,8 +1,12 @@
 /* cmd_ir.c — `mimic ir` (IR text after any pass) and `mimic dot` (Graphviz). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "afile.h"
 #include "cli.h"
+#include "codegen/codegen.h"
+#include "codegen/emit.h"
+#include "fuse.h"
 #include "pass.h"
 
 static const char *help_ir =
@@ -10,6 +14,10 @@ static const char *help_ir =
     "                [-D name=value]... [--batch N]\n"
     "Print the model's IR: after the front end (--after=frontend, the default), after a pass\n"
     "of the pipeline (--after=decompose, --after=all), or after an explicit pass list.\n"
+    "--after=fuse prints the IR after all passes with the fusion groups (passes/fuse.h) as\n"
+    "comments: each kernel in execution order, and for every other node the kernels that\n"
+    "compute it inside them and how (per element, per row, or as the contraction that the\n"
+    "kernel's epilogue follows).\n"
     "The text reads back: every command that takes a model also takes a .mir file.\n";
 
 static const char *help_dot =
@@ -35,6 +43,65 @@ static void dot_print(const Graph *g, FILE *f) {
             g->outs[i].id, i);
   }
   fprintf(f, "}\n");
+}
+
+/* Node id's line with the fusion groups as a comment: its kernel number, or the kernels
+ * (numbered in execution order) that compute it inside them. */
+static void fuse_note(FILE *f, const Graph *g, const CgLayout *l, const int *kno, int id) {
+  static const char *how[] = {"", "in", "per row in", "run by"};
+  if (kno[id] >= 0) {
+    fprintf(f, "  # kernel %d", kno[id]);
+    return;
+  }
+  if (!l->inl[id]) return;
+  int first = 1;
+  for (int k = id + 1; k < g->n; k++) { /* the kernels whose fused tree holds it */
+    if (kno[k] < 0) continue;
+    int inside = 0; /* in k's tree: reachable from k through inlined nodes only */
+    char *seen = calloc((size_t)k + 1, 1);
+    int *stack = malloc(sizeof *stack * ((size_t)k + 1)), top = 0;
+    if (!seen || !stack) abort();
+    stack[top++] = k;
+    while (top && !inside) {
+      const Node *n = &g->nodes[stack[--top]];
+      for (int j = 0; j < n->nin; j++) {
+        int x = n->in[j];
+        if (!l->inl[x] || seen[x]) continue;
+        seen[x] = 1;
+        if (x == id) inside = 1;
+        else if (l->inl[x] != FUSE_EPI) stack[top++] = x;
+      }
+    }
+    free(seen);
+    free(stack);
+    if (!inside) continue;
+    if (first) fprintf(f, "  # %s kernel %d", how[(int)l->inl[id]], kno[k]);
+    else fprintf(f, ", %d", kno[k]);
+    first = 0;
+  }
+}
+
+/* The IR after all passes, annotated with the fusion groups. */
+static int print_fused(const Graph *g, FILE *f, Diag *d) {
+  CgLayout l;
+  if (cg_layout(g, &l, d)) return -1;
+  int *kno = malloc(sizeof *kno * (size_t)(g->n ? g->n : 1)), nk = 0;
+  if (!kno) abort();
+  for (int i = 0; i < g->n; i++) kno[i] = cg_is_kernel(g, &l, i) ? nk++ : -1;
+  char *text = ir_print_str(g), *line = text;
+  fprintf(f, "# %d kernels (passes/fuse.h)\n", nk);
+  for (int row = -1; *line; row++) {
+    char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    fwrite(line, 1, len, f);
+    if (row >= 0 && row < g->n) fuse_note(f, g, &l, kno, row);
+    fputc('\n', f);
+    line += len + (nl ? 1 : 0);
+  }
+  free(text);
+  free(kno);
+  cg_layout_free(&l);
+  return 0;
 }
 
 static int ir_or_dot(int argc, char **argv, int dot) {
@@ -69,6 +136,8 @@ static int ir_or_dot(int argc, char **argv, int dot) {
     diag_error(&d, SRCLOC_NONE, "ir: --after and --passes exclude each other");
     return EXIT_USER;
   }
+  int fused = after && !strcmp(after, "fuse") && !dot;
+  if (fused) after = "all";
   if (after && strcmp(after, "frontend") && strcmp(after, "all") && !pass_lookup(after)) {
     diag_error(&d, SRCLOC_NONE, "unknown pass '%s' (mimic ir --help lists the pipeline)", after);
     return EXIT_USER;
@@ -91,9 +160,13 @@ static int ir_or_dot(int argc, char **argv, int dot) {
     AFile af;
     if (afile_open(&af, out, &d)) rc = EXIT_USER;
     else {
-      ir_print(r, af.f);
+      if (fused) {
+        if (print_fused(r, af.f, &d)) rc = EXIT_USER;
+      } else ir_print(r, af.f);
       if (afile_commit(&af, &d)) rc = EXIT_USER;
     }
+  } else if (fused) {
+    if (print_fused(r, stdout, &d)) rc = EXIT_USER;
   } else ir_print(r, stdout);
   ir_graph_free(r);
   return rc;
