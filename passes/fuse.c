@@ -51,6 +51,100 @@ static int row_reduction(const Graph *g, const Node *nd) {
   return xs->rank >= 1 && cnt == 1 && axes[0] == xs->rank - 1 && shape_numel(xs) > 0;
 }
 
+/* ---- rule 3's views ---- */
+
+static int view_op(OpKind op) {
+  return op == OP_RESHAPE || op == OP_PERMUTE || op == OP_SLICE || op == OP_BROADCAST;
+}
+
+/* Strides of `to` viewing the same elements as (from, st), or 0 when a reshape merges
+ * axes that are not contiguous with each other. Axes are matched in groups of equal
+ * element count, size-1 axes aside, like the code generator's reshape. */
+static int reshape_strides(const Shape *from, const int64_t *st, const Shape *to, int64_t *out) {
+  int i = 0, j = 0;
+  for (int k = 0; k < to->rank; k++) out[k] = 0;
+  while (i < from->rank || j < to->rank) {
+    if (i < from->rank && from->d[i] == 1) { i++; continue; }
+    if (j < to->rank && to->d[j] == 1) { j++; continue; }
+    if (i >= from->rank || j >= to->rank) return 0;
+    int i2 = i + 1, j2 = j + 1;
+    int64_t pi = from->d[i], pj = to->d[j];
+    while (pi != pj) {
+      if (pi < pj && i2 < from->rank) pi *= from->d[i2++];
+      else if (pj < pi && j2 < to->rank) pj *= to->d[j2++];
+      else return 0;
+    }
+    /* from[i..i2) must be one run of memory: each axis's stride = the next one's span */
+    int64_t inner = 0;
+    int have = 0;
+    for (int k = i2 - 1; k >= i; k--) {
+      if (from->d[k] == 1) continue;
+      if (have && st[k] != inner) return 0;
+      inner = st[k] * from->d[k];
+      have = 1;
+    }
+    int64_t s0 = 0;
+    for (int k = i2 - 1; k >= i; k--)
+      if (from->d[k] != 1) { s0 = st[k]; break; }
+    for (int k = j2 - 1; k >= j; k--) {
+      out[k] = s0;
+      s0 *= to->d[k];
+    }
+    i = i2;
+    j = j2;
+  }
+  return 1;
+}
+
+int fuse_view(const Graph *g, const char *inl, int id, FuseView *v) {
+  int chain[IR_MAX_VIEW], n = 0, x = id;
+  while (view_op(g->nodes[x].op) && (inl ? inl[x] != 0 : !is_output(g, x))) {
+    if (n == IR_MAX_VIEW) return 0;
+    chain[n++] = x;
+    x = g->nodes[x].in[0];
+  }
+  const Shape *bs = &g->nodes[x].shape;
+  if (!n || shape_numel(bs) == 0) return 0;
+  v->base = x;
+  v->off = 0;
+  int64_t st[IR_MAX_RANK], nst[IR_MAX_RANK];
+  int64_t span = 1;
+  for (int k = bs->rank - 1; k >= 0; k--) {
+    st[k] = span;
+    span *= bs->d[k];
+  }
+  for (int c = n - 1; c >= 0; c--) {
+    const Node *nd = &g->nodes[chain[c]];
+    const Shape *from = &g->nodes[nd->in[0]].shape, *to = &nd->shape;
+    int cnt;
+    switch (nd->op) {
+    case OP_RESHAPE:
+      if (!reshape_strides(from, st, to, nst)) return 0;
+      break;
+    case OP_PERMUTE: {
+      const int64_t *perm = ir_attr_is(nd, "perm", &cnt);
+      for (int k = 0; k < to->rank; k++) nst[k] = st[perm[k]];
+      break;
+    }
+    case OP_SLICE: {
+      const int64_t *start = ir_attr_is(nd, "start", &cnt), *step = ir_attr_is(nd, "step", &cnt);
+      for (int k = 0; k < to->rank; k++) {
+        v->off += start[k] * st[k];
+        nst[k] = st[k] * step[k];
+      }
+      break;
+    }
+    default: { /* broadcast: new or widened axes read one element */
+      int lead = to->rank - from->rank;
+      for (int k = 0; k < to->rank; k++) nst[k] = k < lead || (from->d[k - lead] == 1 && to->d[k] != 1) ? 0 : st[k - lead];
+    }
+    }
+    memcpy(st, nst, sizeof st);
+  }
+  memcpy(v->st, st, sizeof st);
+  return 1;
+}
+
 /* ---- checking rule 5 in the kernels ---- */
 
 typedef struct Walk {
@@ -286,11 +380,16 @@ char *fuse_inline(const Graph *g, int fuse) {
     for (int k = 0; k < nd->nin; k++) readers[nd->in[k]] += through ? readers[i] : 1;
     readers[g->n] += nd->nin;
   }
-  /* rule 3, through reshapes: what a contraction reads must be stored */
+  /* rule 3, through reshapes: what a contraction reads must be stored, or be a strided
+   * view of a stored value (for a matmul) */
   for (int i = g->n - 1; i >= 0; i--) {
     const Node *nd = &g->nodes[i];
-    if (op_info(nd->op)->cls == OPC_CONTRACT || (nd->op == OP_RESHAPE && stored_for_contraction[i]))
-      for (int k = 0; k < nd->nin; k++) stored_for_contraction[nd->in[k]] = 1;
+    FuseView v;
+    for (int k = 0; k < nd->nin && (op_info(nd->op)->cls == OPC_CONTRACT || (nd->op == OP_RESHAPE && stored_for_contraction[i])); k++) {
+      int x = nd->in[k];
+      if (fuse && nd->op == OP_MATMUL && fuse_view(g, NULL, x, &v)) stored_for_contraction[v.base] = 1;
+      else stored_for_contraction[x] = 1;
+    }
   }
   for (int i = 0; i < g->n; i++) {
     const Node *nd = &g->nodes[i];

@@ -17,7 +17,11 @@
  *   3. A value that a contraction (matmul, conv) reads, directly or through reshapes, is
  *      stored: a contraction reads each element many times (N times for an M x K
  *      operand), so recomputing it there multiplies its cost, and index arithmetic in
- *      the inner product's loop would stop vectorisation.
+ *      the inner product's loop would stop vectorisation. A matmul operand that is a
+ *      strided view of a stored value (reshapes, permutes, slices and broadcasts whose
+ *      composition is an offset and one stride per axis: fuse_view) is not stored
+ *      itself: the matmul reads the value beneath through the strides (attention's
+ *      heads sliced and permuted out of the qkv projection cost no copy).
  *   4. Otherwise an elementwise op, a broadcast, permute, slice or pad, a concat of at
  *      most FUSE_CONCAT_MAX inputs, a const or an iota is inlined (FUSE_INLINE) when it
  *      has one reader (nothing is computed twice), or when it is cheap — a const, an
@@ -73,6 +77,19 @@ enum {
 #define FUSE_CONCAT_MAX 4
 #define FUSE_RECOMPUTE_COST 10
 #define FUSE_RECOMPUTE_READERS 4
+
+/* A strided view: node elements x read base's element off + sum_k x_k st_k. */
+#define IR_MAX_VIEW 16 /* movement ops a view may compose */
+typedef struct FuseView {
+  int base;                /* the stored node beneath */
+  int64_t off;             /* element offset into it */
+  int64_t st[IR_MAX_RANK]; /* element stride per axis of the viewed node (0: broadcast) */
+} FuseView;
+
+/* Whether node id, read through the reshapes, permutes, slices and broadcasts below it
+ * (those inl inlines; with inl NULL, all that are not outputs), is a strided view of the
+ * node beneath: 1 with *v filled, or 0. */
+int fuse_view(const Graph *g, const char *inl, int id, FuseView *v);
 
 /* One FUSE_ value per node (calloc'd; the caller frees); nonzero = no slot of its own.
  * With fuse = 0, only non-output reshapes are inlined. */

@@ -27,6 +27,7 @@ typedef struct Stats {
   long dtypes[DT_COUNT]; /* nodes of each dtype */
   long fused[4];         /* nodes per passes/fuse.h FUSE_ value, fused layout */
   long recomputed;       /* FUSE_INLINE elementwise nodes with several readers (rule 6) */
+  long views;            /* matmul operands read through inlined permutes, slices, broadcasts */
 } Stats;
 
 /* ---- random numbers, nodes and what is known about them ---- */

@@ -274,6 +274,22 @@ void em_rows(Em *e, LLVMValueRef rlo, LLVMValueRef rhi) {
   loop_end(e, &Lr, NULL);
 }
 
+void em_epilogue(Em *e, LLVMValueRef r0, LLVMValueRef r1) {
+  const Node *contraction = e->n;
+  e->n = e->epik;
+  em_rows(e, r0, r1);
+  e->n = contraction;
+}
+
+LLVMValueRef em_mul_add(Em *e, DType t, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b) {
+  if (t == DT_I32) return LLVMBuildAdd(e->b, acc, LLVMBuildMul(e->b, a, b, ""), "");
+  LLVMValueRef m = LLVMBuildFMul(e->b, a, b, "");
+  LLVMValueRef s = LLVMBuildFAdd(e->b, acc, m, "");
+  em_reassoc(m); /* contract: may become one fma */
+  em_reassoc(s);
+  return s;
+}
+
 static void em_reduce(Em *e) {
   const Node *n = e->n;
   if (e->nrowc) { /* it reads values computed per row: it is a row reduction itself (fuse.h rule 5) */

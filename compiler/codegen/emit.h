@@ -115,6 +115,14 @@ int *cg_leaves(const Graph *g, const char *inl, int id, int *n);
  * (FUSE_ROW), then the row. em_flat's loop, and a contraction's epilogue per tile. */
 void em_rows(Em *e, LLVMValueRef rlo, LLVMValueRef rhi);
 
+/* The kernel's own node over rows [r0, r1) of the contraction just computed into its
+ * output (fuse.h rule 5b): called by a contraction after each step when e->epik is set. */
+void em_epilogue(Em *e, LLVMValueRef r0, LLVMValueRef r1);
+/* acc + a * b (floats: reassociable, so that it may contract to an fma) */
+LLVMValueRef em_mul_add(Em *e, DType t, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b);
+
+/* emit_matmul.c: the body of a matmul kernel */
+void em_matmul(Em *e);
 /* emit_ops.c: the body of a movement, indexing, contraction or random kernel */
 void em_move(Em *e);
 void em_index(Em *e);

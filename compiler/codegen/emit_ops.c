@@ -1,5 +1,5 @@
 /* emit_ops.c — kernel bodies for concat, indexing (gather, scatter_add, one_hot),
- * contraction (matmul, conv) and the Philox generator (the other movement ops are
+ * convolution (matmul: emit_matmul.c) and the Philox generator (the other movement ops are
  * computed element by element like elementwise ones: emit.c). Each is the interpreter's definition written as a loop nest whose
  * innermost loop runs along the output's last axis, so that LLVM's vectoriser finds
  * contiguous stores; index arithmetic is linear in the loop variables so that LICM and
@@ -154,244 +154,6 @@ void em_index(Em *e) {
 
 /* ---- contraction ---- */
 
-static LLVMValueRef mul_add(Em *e, DType t, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b) {
-  if (t == DT_I32) return LLVMBuildAdd(e->b, acc, LLVMBuildMul(e->b, a, b, ""), "");
-  LLVMValueRef m = LLVMBuildFMul(e->b, a, b, "");
-  LLVMValueRef s = LLVMBuildFAdd(e->b, acc, m, "");
-  em_reassoc(m); /* contract: may become one fma */
-  em_reassoc(s);
-  return s;
-}
-
-/* The kernel's own node over rows [r0, r1) of the contraction just computed there
- * (fuse.h rule 5b). */
-static void epilogue(Em *e, LLVMValueRef r0, LLVMValueRef r1) {
-  const Node *mm = e->n;
-  e->n = e->epik;
-  em_rows(e, r0, r1);
-  e->n = mm;
-}
-
-/* ---- matmul ----
- *
- * The range is over groups of MR rows of C (per batch entry). A full group of C = A Bᵀ
- * with both operands contiguous along k (the layout of every linear layer: weights are
- * [out, in]) goes through a register-tiled micro-kernel: MR x NR dot products at once,
- * VW lanes of k per step held in MR*NR vector accumulators, so each loaded vector feeds
- * four multiply-adds. Everything else — the group's columns past the last full tile,
- * groups of fewer rows, and the other transpose cases — takes the row path: without
- * tb, C's row accumulates a[m,k] * B's row k (contiguous in B and C); with tb, each
- * C[m,n] is a dot product along k. The packed, cache-blocked generator is the next step
- * (the performance work). */
-
-#define MR EM_MATMUL_MR
-#define NR 4
-
-/* The stored value matmul operand k is read from (through reshapes, which keep the
- * linear index): its pointer. */
-static LLVMValueRef operand_ptr(Em *e, int k) {
-  int id = e->n->in[k];
-  while (e->inl[id] && e->g->nodes[id].op == OP_RESHAPE) id = e->g->nodes[id].in[0];
-  for (int j = 0; j < e->nleaf; j++)
-    if (e->leaf[j] == id) return e->leafp[j];
-  return NULL;
-}
-
-/* Row m of C (batch bat) for the columns [n0, N). */
-static void matmul_row(Em *e, LLVMValueRef bat, LLVMValueRef m, LLVMValueRef n0) {
-  const Node *n = e->n;
-  const Shape *as = &e->g->nodes[n->in[0]].shape, *os = &n->shape;
-  int r = os->rank, ta = (int)ir_attr_i(n, "ta"), tb = (int)ir_attr_i(n, "tb");
-  int64_t M = os->d[r - 2], N = os->d[r - 1], K = ta ? as->d[r - 2] : as->d[r - 1];
-  DType t = n->dtype;
-  Loop Lk, Ln;
-  LLVMValueRef abase = em_mulc(e, bat, M * K), bbase = em_mulc(e, bat, K * N);
-  LLVMValueRef cbase = em_mulc(e, em_add(e, em_mulc(e, bat, M), m), N);
-  /* a[m, k] is at abase + m*K + k, or abase + k*M + m when ta */
-  if (!tb) {
-    LLVMValueRef z = loop_begin(e, &Ln, n0, em_i64(e, N));
-    em_store(e, t, e->out, em_add(e, cbase, z), em_const(e, t, 0));
-    loop_end(e, &Ln, NULL);
-    LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
-    LLVMValueRef ai = ta ? em_add(e, em_mulc(e, k, M), m) : em_add(e, em_mulc(e, m, K), k);
-    LLVMValueRef av = em_in(e, 0, em_add(e, abase, ai));
-    LLVMValueRef brow = em_add(e, bbase, em_mulc(e, k, N));
-    LLVMValueRef j = loop_begin(e, &Ln, n0, em_i64(e, N));
-    LLVMValueRef ci = em_add(e, cbase, j);
-    LLVMValueRef c = mul_add(e, t, em_load(e, t, e->out, ci), av, em_in(e, 1, em_add(e, brow, j)));
-    em_store(e, t, e->out, ci, c);
-    loop_end(e, &Ln, NULL);
-    loop_end(e, &Lk, NULL);
-  } else {
-    LLVMValueRef j = loop_begin(e, &Ln, n0, em_i64(e, N));
-    LLVMValueRef brow = em_add(e, bbase, em_mulc(e, j, K));
-    LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
-    LLVMValueRef acc = loop_carry(e, &Lk, em_const(e, t, 0));
-    LLVMValueRef ai = ta ? em_add(e, em_mulc(e, k, M), m) : em_add(e, em_mulc(e, m, K), k);
-    LLVMValueRef next = mul_add(e, t, acc, em_in(e, 0, em_add(e, abase, ai)), em_in(e, 1, em_add(e, brow, k)));
-    loop_end(e, &Lk, &next);
-    em_store(e, t, e->out, em_add(e, cbase, j), acc);
-    loop_end(e, &Ln, NULL);
-  }
-}
-
-/* The MR x NR tiles of rows m0.. (a full group) of C = A Bᵀ, columns [0, N / NR * NR). */
-static void matmul_tiles(Em *e, LLVMValueRef bat, LLVMValueRef m0, LLVMValueRef pa, LLVMValueRef pb) {
-  const Node *n = e->n;
-  const Shape *os = &n->shape;
-  int r = os->rank;
-  int64_t M = os->d[r - 2], N = os->d[r - 1], K = e->g->nodes[n->in[0]].shape.d[r - 1];
-  DType t = n->dtype;
-  LLVMTypeRef ft = em_type(e, t);
-  unsigned vw = t == DT_F64 ? 8 : 16;
-  LLVMTypeRef vt = LLVMVectorType(ft, vw);
-  int64_t kv = K / vw;
-  LLVMValueRef abase = em_mulc(e, bat, M * K), bbase = em_mulc(e, bat, K * N);
-  LLVMValueRef arow[MR], brow[NR];
-  for (int i = 0; i < MR; i++) arow[i] = em_add(e, abase, em_mulc(e, em_add(e, m0, em_i64(e, i)), K));
-  Loop Lb, Lv, Lk;
-  LLVMValueRef nb = loop_begin(e, &Lb, em_i64(e, 0), em_i64(e, N / NR));
-  for (int j = 0; j < NR; j++) brow[j] = em_add(e, bbase, em_mulc(e, em_add(e, em_mulc(e, nb, NR), em_i64(e, j)), K));
-  /* vector steps along k */
-  LLVMValueRef acc[MR * NR], sum[MR * NR], next[MR * NR];
-  LLVMValueRef v = loop_begin(e, &Lv, em_i64(e, 0), em_i64(e, kv));
-  for (int q = 0; q < MR * NR; q++) acc[q] = loop_carry(e, &Lv, LLVMConstNull(vt));
-  LLVMValueRef kk = em_mulc(e, v, vw), av[MR], bv[NR];
-  for (int i = 0; i < MR; i++) {
-    LLVMValueRef ix = em_add(e, arow[i], kk);
-    av[i] = LLVMBuildLoad2(e->b, vt, LLVMBuildInBoundsGEP2(e->b, ft, pa, &ix, 1, ""), "");
-    LLVMSetAlignment(av[i], (unsigned)dtype_size(t));
-  }
-  for (int j = 0; j < NR; j++) {
-    LLVMValueRef ix = em_add(e, brow[j], kk);
-    bv[j] = LLVMBuildLoad2(e->b, vt, LLVMBuildInBoundsGEP2(e->b, ft, pb, &ix, 1, ""), "");
-    LLVMSetAlignment(bv[j], (unsigned)dtype_size(t));
-  }
-  for (int i = 0; i < MR; i++)
-    for (int j = 0; j < NR; j++) {
-      LLVMValueRef args[3] = {av[i], bv[j], acc[i * NR + j]};
-      next[i * NR + j] = em_intrinsic(e, "llvm.fmuladd", vt, args, 3);
-    }
-  loop_end(e, &Lv, next);
-  for (int q = 0; q < MR * NR; q++) {
-    LLVMValueRef args[2] = {LLVMConstReal(ft, 0), acc[q]};
-    sum[q] = em_intrinsic(e, "llvm.vector.reduce.fadd", vt, args, 2);
-    em_reassoc(sum[q]);
-  }
-  /* the last K % vw steps, one lane at a time */
-  LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, kv * vw), em_i64(e, K));
-  LLVMValueRef s2[MR * NR], n2[MR * NR];
-  for (int q = 0; q < MR * NR; q++) s2[q] = loop_carry(e, &Lk, sum[q]);
-  for (int i = 0; i < MR; i++)
-    for (int j = 0; j < NR; j++)
-      n2[i * NR + j] = mul_add(e, t, s2[i * NR + j], em_load(e, t, pa, em_add(e, arow[i], k)),
-                               em_load(e, t, pb, em_add(e, brow[j], k)));
-  loop_end(e, &Lk, n2);
-  for (int i = 0; i < MR; i++) {
-    LLVMValueRef crow = em_mulc(e, em_add(e, em_add(e, em_mulc(e, bat, M), m0), em_i64(e, i)), N);
-    for (int j = 0; j < NR; j++)
-      em_store(e, t, e->out, em_add(e, crow, em_add(e, em_mulc(e, nb, NR), em_i64(e, j))), s2[i * NR + j]);
-  }
-  loop_end(e, &Lb, NULL);
-}
-
-/* The MR x (2 VW) tiles of rows m0.. of C = op(A) B with B contiguous along n: per k,
- * MR broadcast elements of A times two vectors of B's row k into 2 MR vector
- * accumulators. Columns [0, N / (2 VW) * 2 VW). */
-static void matmul_tiles_nn(Em *e, LLVMValueRef bat, LLVMValueRef m0, LLVMValueRef pa, LLVMValueRef pb, int ta) {
-  const Node *n = e->n;
-  const Shape *os = &n->shape;
-  int r = os->rank;
-  int64_t M = os->d[r - 2], N = os->d[r - 1];
-  int64_t K = ta ? e->g->nodes[n->in[0]].shape.d[r - 2] : e->g->nodes[n->in[0]].shape.d[r - 1];
-  DType t = n->dtype;
-  LLVMTypeRef ft = em_type(e, t);
-  unsigned vw = t == DT_F64 ? 8 : 16;
-  LLVMTypeRef vt = LLVMVectorType(ft, vw);
-  LLVMValueRef abase = em_mulc(e, bat, M * K), bbase = em_mulc(e, bat, K * N);
-  Loop Lb, Lk;
-  LLVMValueRef nb = loop_begin(e, &Lb, em_i64(e, 0), em_i64(e, N / (2 * vw)));
-  LLVMValueRef n0 = em_mulc(e, nb, 2 * vw);
-  LLVMValueRef acc[MR * 2], next[MR * 2];
-  LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
-  for (int q = 0; q < MR * 2; q++) acc[q] = loop_carry(e, &Lk, LLVMConstNull(vt));
-  LLVMValueRef bv[2];
-  for (int j = 0; j < 2; j++) {
-    LLVMValueRef ix = em_add(e, em_add(e, bbase, em_mulc(e, k, N)), em_add(e, n0, em_i64(e, j * vw)));
-    bv[j] = LLVMBuildLoad2(e->b, vt, LLVMBuildInBoundsGEP2(e->b, ft, pb, &ix, 1, ""), "");
-    LLVMSetAlignment(bv[j], (unsigned)dtype_size(t));
-  }
-  for (int i = 0; i < MR; i++) {
-    LLVMValueRef m = em_add(e, m0, em_i64(e, i));
-    LLVMValueRef ai = em_add(e, abase, ta ? em_add(e, em_mulc(e, k, M), m) : em_add(e, em_mulc(e, m, K), k));
-    LLVMValueRef a = em_load(e, t, pa, ai);
-    LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(vt), a, em_i32(e, 0), "");
-    LLVMValueRef splat = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(e->i32, vw)), "");
-    for (int j = 0; j < 2; j++) {
-      LLVMValueRef args[3] = {splat, bv[j], acc[i * 2 + j]};
-      next[i * 2 + j] = em_intrinsic(e, "llvm.fmuladd", vt, args, 3);
-    }
-  }
-  loop_end(e, &Lk, next);
-  for (int i = 0; i < MR; i++) {
-    LLVMValueRef crow = em_mulc(e, em_add(e, em_add(e, em_mulc(e, bat, M), m0), em_i64(e, i)), N);
-    for (int j = 0; j < 2; j++) {
-      LLVMValueRef ix = em_add(e, crow, em_add(e, n0, em_i64(e, j * vw)));
-      LLVMValueRef st = LLVMBuildStore(e->b, acc[i * 2 + j], LLVMBuildInBoundsGEP2(e->b, ft, e->out, &ix, 1, ""));
-      LLVMSetAlignment(st, (unsigned)dtype_size(t));
-    }
-  }
-  loop_end(e, &Lb, NULL);
-}
-
-static void matmul(Em *e) {
-  const Node *n = e->n;
-  const Shape *os = &n->shape;
-  int r = os->rank, ta = (int)ir_attr_i(n, "ta"), tb = (int)ir_attr_i(n, "tb");
-  int64_t M = os->d[r - 2], N = os->d[r - 1], G = (M + MR - 1) / MR;
-  LLVMValueRef pa = operand_ptr(e, 0), pb = operand_ptr(e, 1);
-  int64_t vw2 = n->dtype == DT_F64 ? 16 : 32; /* columns of an A·B tile */
-  int tiles_t = tb && !ta && pa && pb && dtype_is_float(n->dtype) && N >= NR;   /* A·Bᵀ */
-  int tiles_n = !tb && pa && pb && dtype_is_float(n->dtype) && N >= vw2;        /* op(A)·B */
-  int tiles = tiles_t || tiles_n;
-  int64_t tiled_cols = tiles_t ? N / NR * NR : tiles_n ? N / vw2 * vw2 : 0;
-  Loop Lg, Lr;
-  LLVMValueRef grp = loop_begin(e, &Lg, e->lo, e->hi);
-  LLVMValueRef bat = LLVMBuildUDiv(e->b, grp, em_i64(e, G ? G : 1), "");
-  LLVMValueRef m0 = em_mulc(e, LLVMBuildURem(e->b, grp, em_i64(e, G ? G : 1), ""), MR);
-  LLVMValueRef rows = LLVMBuildSub(e->b, em_i64(e, M), m0, "");
-  rows = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, rows, em_i64(e, MR), ""), rows, em_i64(e, MR), "");
-  if (tiles) { /* a full group: tiles, then each row's remaining columns */
-    LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "full"),
-                      part = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "part"),
-                      join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "join");
-    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, rows, em_i64(e, MR), ""), full, part);
-    LLVMPositionBuilderAtEnd(e->b, full);
-    if (tiles_t) matmul_tiles(e, bat, m0, pa, pb);
-    else matmul_tiles_nn(e, bat, m0, pa, pb, ta);
-    if (tiled_cols < N) {
-      LLVMValueRef i = loop_begin(e, &Lr, em_i64(e, 0), em_i64(e, MR));
-      matmul_row(e, bat, em_add(e, m0, i), em_i64(e, tiled_cols));
-      loop_end(e, &Lr, NULL);
-    }
-    LLVMBuildBr(e->b, join);
-    LLVMPositionBuilderAtEnd(e->b, part);
-    LLVMValueRef i = loop_begin(e, &Lr, em_i64(e, 0), rows);
-    matmul_row(e, bat, em_add(e, m0, i), em_i64(e, 0));
-    loop_end(e, &Lr, NULL);
-    LLVMBuildBr(e->b, join);
-    LLVMPositionBuilderAtEnd(e->b, join);
-  } else {
-    LLVMValueRef i = loop_begin(e, &Lr, em_i64(e, 0), rows);
-    matmul_row(e, bat, em_add(e, m0, i), em_i64(e, 0));
-    loop_end(e, &Lr, NULL);
-  }
-  if (e->epik) { /* the fused epilogue over the rows just computed, while they are in cache */
-    LLVMValueRef r0 = em_add(e, em_mulc(e, bat, M), m0);
-    epilogue(e, r0, em_add(e, r0, rows));
-  }
-  loop_end(e, &Lg, NULL);
-}
 
 /* The outputs o in [0, OUT) whose input coordinate o*s + a lies in [0, IN):
  * [ceil(-a / s), floor((IN - 1 - a) / s) + 1), clipped to [0, OUT). a is an i64 value. */
@@ -440,7 +202,7 @@ static void conv(Em *e) {
   LLVMValueRef x = loop_begin(e, &Lx, xlo, xhi);
   LLVMValueRef ix = em_add(e, em_mulc(e, x, st[1]), ax);
   LLVMValueRef oi = em_add(e, orow, x);
-  LLVMValueRef v = mul_add(e, t, em_load(e, t, e->out, oi), em_in(e, 0, em_add(e, xrow, ix)), wv);
+  LLVMValueRef v = em_mul_add(e, t, em_load(e, t, e->out, oi), em_in(e, 0, em_add(e, xrow, ix)), wv);
   em_store(e, t, e->out, oi, v);
   loop_end(e, &Lx, NULL);
   loop_end(e, &Ly, NULL);
@@ -449,13 +211,13 @@ static void conv(Em *e) {
   loop_end(e, &Lc, NULL);
   if (e->epik) { /* the fused epilogue over this output plane's rows */
     LLVMValueRef r0 = em_mulc(e, bo, OH);
-    epilogue(e, r0, em_add(e, r0, em_i64(e, OH)));
+    em_epilogue(e, r0, em_add(e, r0, em_i64(e, OH)));
   }
   loop_end(e, &Lt, NULL);
 }
 
 void em_contract(Em *e) {
-  if (e->n->op == OP_MATMUL) matmul(e);
+  if (e->n->op == OP_MATMUL) em_matmul(e);
   else conv(e);
 }
 

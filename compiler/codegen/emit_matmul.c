@@ -1,0 +1,270 @@
+/* emit_matmul.c — the matmul kernel body (em_matmul).
+ *
+ * The range is over groups of MR rows of C (per batch entry). An operand is read either
+ * through a pointer and strides — when it is stored, or a strided view of a stored value
+ * (passes/fuse.h rule 3: attention's heads sliced and permuted out of the qkv
+ * projection) — or, when fusion inlined something that is not a view, element by element
+ * through em_value at its row-major index (correct for anything, slow).
+ *
+ * A full group of C = A Bᵀ with both operands unit-stride along k (the layout of every
+ * linear layer: weights are [out, in]) goes through a register-tiled micro-kernel: MR x
+ * NR dot products at once, VW lanes of k per step held in MR*NR vector accumulators, so
+ * each loaded vector feeds four multiply-adds. C = op(A) B with B unit-stride along n
+ * takes MR x 2VW tiles: per k, MR broadcast elements of A times two vectors of B's row.
+ * Everything else — the group's columns past the last full tile, groups of fewer rows,
+ * other strides — takes the row path: without tb, C's row accumulates a[m,k] * B's row
+ * k; with tb, each C[m,n] is a dot product along k. After each group, a fused epilogue
+ * (fuse.h rule 5b) runs over its rows. The packed, cache-blocked generator is the
+ * performance work's next step. */
+#include <stdlib.h>
+
+#include "codegen/emit.h"
+#include "fuse.h"
+
+#define MR EM_MATMUL_MR
+#define NR 4
+
+/* Operand k: the tensor it reads, as a pointer with strides, or through em_value. */
+typedef struct Opnd {
+  int k;                     /* which input of the matmul */
+  LLVMValueRef p;            /* the stored tensor's pointer; NULL: element by element */
+  int64_t off;               /* element offset into it */
+  int64_t st[IR_MAX_RANK];   /* element stride per axis of the operand (p only) */
+  Shape shape;               /* the operand's shape */
+  LLVMValueRef boff;         /* the current batch entry's offset (per group) */
+} Opnd;
+
+static void operand(Em *e, int k, Opnd *o) {
+  int id = e->n->in[k], base = id;
+  FuseView v = {.base = id};
+  o->k = k;
+  o->p = NULL;
+  o->shape = e->g->nodes[id].shape;
+  if (e->inl[id] && !fuse_view(e->g, e->inl, id, &v)) return;
+  base = v.base;
+  if (!e->inl[id]) em_strides(&o->shape, v.st);
+  for (int j = 0; j < e->nleaf; j++)
+    if (e->leaf[j] == base) o->p = e->leafp[j];
+  o->off = v.off;
+  for (int a = 0; a < o->shape.rank; a++) o->st[a] = v.st[a];
+}
+
+/* The offset of batch entry bat (row-major over C's leading axes) in operand o. */
+static void batch_offset(Em *e, Opnd *o, const Shape *cs, LLVMValueRef bat) {
+  int r = cs->rank;
+  if (!o->p) { /* row-major over the operand's own shape */
+    o->boff = em_mulc(e, bat, o->shape.d[r - 2] * o->shape.d[r - 1]);
+    return;
+  }
+  LLVMValueRef off = em_i64(e, o->off), rest = bat;
+  for (int a = r - 3; a >= 0; a--) { /* innermost batch axis first */
+    LLVMValueRef i = a ? LLVMBuildURem(e->b, rest, em_i64(e, cs->d[a]), "") : rest;
+    if (o->st[a]) off = em_add(e, off, em_mulc(e, i, o->st[a]));
+    if (a) rest = LLVMBuildUDiv(e->b, rest, em_i64(e, cs->d[a]), "");
+  }
+  o->boff = off;
+}
+
+/* The index of element (i, j) of o's last two axes in the current batch entry. */
+static LLVMValueRef at(Em *e, const Opnd *o, LLVMValueRef i, LLVMValueRef j) {
+  int r = o->shape.rank;
+  if (!o->p) return em_add(e, o->boff, em_add(e, em_mulc(e, i, o->shape.d[r - 1]), j));
+  return em_add(e, o->boff, em_add(e, em_mulc(e, i, o->st[r - 2]), em_mulc(e, j, o->st[r - 1])));
+}
+
+static LLVMValueRef load(Em *e, const Opnd *o, LLVMValueRef i, LLVMValueRef j) {
+  LLVMValueRef ix = at(e, o, i, j);
+  return o->p ? em_load(e, e->n->dtype, o->p, ix) : em_in(e, o->k, ix);
+}
+
+/* A[m, k] and B[k, n] of C = op(A) op(B) */
+static LLVMValueRef a_el(Em *e, const Opnd *a, int ta, LLVMValueRef m, LLVMValueRef k) {
+  return ta ? load(e, a, k, m) : load(e, a, m, k);
+}
+static LLVMValueRef b_el(Em *e, const Opnd *b, int tb, LLVMValueRef k, LLVMValueRef n) {
+  return tb ? load(e, b, n, k) : load(e, b, k, n);
+}
+
+static LLVMValueRef vload(Em *e, LLVMTypeRef vt, LLVMTypeRef ft, LLVMValueRef p, LLVMValueRef ix, DType t) {
+  LLVMValueRef v = LLVMBuildLoad2(e->b, vt, LLVMBuildInBoundsGEP2(e->b, ft, p, &ix, 1, ""), "");
+  LLVMSetAlignment(v, (unsigned)dtype_size(t));
+  return v;
+}
+
+/* Row m of C (batch bat) for the columns [n0, N). */
+static void matmul_row(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef bat, LLVMValueRef m, LLVMValueRef n0) {
+  const Node *n = e->n;
+  const Shape *os = &n->shape;
+  int r = os->rank, ta = (int)ir_attr_i(n, "ta"), tb = (int)ir_attr_i(n, "tb");
+  int64_t M = os->d[r - 2], N = os->d[r - 1], K = ta ? a->shape.d[r - 2] : a->shape.d[r - 1];
+  DType t = n->dtype;
+  Loop Lk, Ln;
+  LLVMValueRef cbase = em_mulc(e, em_add(e, em_mulc(e, bat, M), m), N);
+  if (!tb) {
+    LLVMValueRef z = loop_begin(e, &Ln, n0, em_i64(e, N));
+    em_store(e, t, e->out, em_add(e, cbase, z), em_const(e, t, 0));
+    loop_end(e, &Ln, NULL);
+    LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
+    LLVMValueRef av = a_el(e, a, ta, m, k);
+    LLVMValueRef j = loop_begin(e, &Ln, n0, em_i64(e, N));
+    LLVMValueRef ci = em_add(e, cbase, j);
+    em_store(e, t, e->out, ci, em_mul_add(e, t, em_load(e, t, e->out, ci), av, b_el(e, b, tb, k, j)));
+    loop_end(e, &Ln, NULL);
+    loop_end(e, &Lk, NULL);
+  } else {
+    LLVMValueRef j = loop_begin(e, &Ln, n0, em_i64(e, N));
+    LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
+    LLVMValueRef acc = loop_carry(e, &Lk, em_const(e, t, 0));
+    LLVMValueRef next = em_mul_add(e, t, acc, a_el(e, a, ta, m, k), b_el(e, b, tb, k, j));
+    loop_end(e, &Lk, &next);
+    em_store(e, t, e->out, em_add(e, cbase, j), acc);
+    loop_end(e, &Ln, NULL);
+  }
+}
+
+/* The MR x NR tiles of rows m0.. (a full group) of C = A Bᵀ, columns [0, N / NR * NR);
+ * both operands unit-stride along k. */
+static void matmul_tiles(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef bat, LLVMValueRef m0) {
+  const Node *n = e->n;
+  const Shape *os = &n->shape;
+  int r = os->rank;
+  int64_t M = os->d[r - 2], N = os->d[r - 1], K = a->shape.d[r - 1];
+  DType t = n->dtype;
+  LLVMTypeRef ft = em_type(e, t);
+  unsigned vw = t == DT_F64 ? 8 : 16;
+  LLVMTypeRef vt = LLVMVectorType(ft, vw);
+  int64_t kv = K / vw;
+  LLVMValueRef arow[MR], brow[NR];
+  for (int i = 0; i < MR; i++) arow[i] = at(e, a, em_add(e, m0, em_i64(e, i)), em_i64(e, 0));
+  Loop Lb, Lv, Lk;
+  LLVMValueRef nb = loop_begin(e, &Lb, em_i64(e, 0), em_i64(e, N / NR));
+  for (int j = 0; j < NR; j++) brow[j] = at(e, b, em_add(e, em_mulc(e, nb, NR), em_i64(e, j)), em_i64(e, 0));
+  /* vector steps along k */
+  LLVMValueRef acc[MR * NR], sum[MR * NR], next[MR * NR];
+  LLVMValueRef v = loop_begin(e, &Lv, em_i64(e, 0), em_i64(e, kv));
+  for (int q = 0; q < MR * NR; q++) acc[q] = loop_carry(e, &Lv, LLVMConstNull(vt));
+  LLVMValueRef kk = em_mulc(e, v, vw), av[MR], bv[NR];
+  for (int i = 0; i < MR; i++) av[i] = vload(e, vt, ft, a->p, em_add(e, arow[i], kk), t);
+  for (int j = 0; j < NR; j++) bv[j] = vload(e, vt, ft, b->p, em_add(e, brow[j], kk), t);
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) {
+      LLVMValueRef args[3] = {av[i], bv[j], acc[i * NR + j]};
+      next[i * NR + j] = em_intrinsic(e, "llvm.fmuladd", vt, args, 3);
+    }
+  loop_end(e, &Lv, next);
+  for (int q = 0; q < MR * NR; q++) {
+    LLVMValueRef args[2] = {LLVMConstReal(ft, 0), acc[q]};
+    sum[q] = em_intrinsic(e, "llvm.vector.reduce.fadd", vt, args, 2);
+    em_reassoc(sum[q]);
+  }
+  /* the last K % vw steps, one lane at a time */
+  LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, kv * vw), em_i64(e, K));
+  LLVMValueRef s2[MR * NR], n2[MR * NR];
+  for (int q = 0; q < MR * NR; q++) s2[q] = loop_carry(e, &Lk, sum[q]);
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++)
+      n2[i * NR + j] = em_mul_add(e, t, s2[i * NR + j], em_load(e, t, a->p, em_add(e, arow[i], k)),
+                                  em_load(e, t, b->p, em_add(e, brow[j], k)));
+  loop_end(e, &Lk, n2);
+  for (int i = 0; i < MR; i++) {
+    LLVMValueRef crow = em_mulc(e, em_add(e, em_add(e, em_mulc(e, bat, M), m0), em_i64(e, i)), N);
+    for (int j = 0; j < NR; j++)
+      em_store(e, t, e->out, em_add(e, crow, em_add(e, em_mulc(e, nb, NR), em_i64(e, j))), s2[i * NR + j]);
+  }
+  loop_end(e, &Lb, NULL);
+}
+
+/* The MR x (2 VW) tiles of rows m0.. of C = op(A) B with B unit-stride along n: per k,
+ * MR broadcast elements of A times two vectors of B's row k into 2 MR vector
+ * accumulators. Columns [0, N / (2 VW) * 2 VW). */
+static void matmul_tiles_nn(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef bat, LLVMValueRef m0, int ta) {
+  const Node *n = e->n;
+  const Shape *os = &n->shape;
+  int r = os->rank;
+  int64_t M = os->d[r - 2], N = os->d[r - 1], K = ta ? a->shape.d[r - 2] : a->shape.d[r - 1];
+  DType t = n->dtype;
+  LLVMTypeRef ft = em_type(e, t);
+  unsigned vw = t == DT_F64 ? 8 : 16;
+  LLVMTypeRef vt = LLVMVectorType(ft, vw);
+  Loop Lb, Lk;
+  LLVMValueRef nb = loop_begin(e, &Lb, em_i64(e, 0), em_i64(e, N / (2 * vw)));
+  LLVMValueRef n0 = em_mulc(e, nb, 2 * vw);
+  LLVMValueRef acc[MR * 2], next[MR * 2];
+  LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
+  for (int q = 0; q < MR * 2; q++) acc[q] = loop_carry(e, &Lk, LLVMConstNull(vt));
+  LLVMValueRef bv[2];
+  for (int j = 0; j < 2; j++) bv[j] = vload(e, vt, ft, b->p, at(e, b, k, em_add(e, n0, em_i64(e, j * vw))), t);
+  for (int i = 0; i < MR; i++) {
+    LLVMValueRef a1 = a_el(e, a, ta, em_add(e, m0, em_i64(e, i)), k);
+    LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(vt), a1, em_i32(e, 0), "");
+    LLVMValueRef splat = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(e->i32, vw)), "");
+    for (int j = 0; j < 2; j++) {
+      LLVMValueRef args[3] = {splat, bv[j], acc[i * 2 + j]};
+      next[i * 2 + j] = em_intrinsic(e, "llvm.fmuladd", vt, args, 3);
+    }
+  }
+  loop_end(e, &Lk, next);
+  for (int i = 0; i < MR; i++) {
+    LLVMValueRef crow = em_mulc(e, em_add(e, em_add(e, em_mulc(e, bat, M), m0), em_i64(e, i)), N);
+    for (int j = 0; j < 2; j++) {
+      LLVMValueRef ix = em_add(e, crow, em_add(e, n0, em_i64(e, j * vw)));
+      LLVMValueRef st = LLVMBuildStore(e->b, acc[i * 2 + j], LLVMBuildInBoundsGEP2(e->b, ft, e->out, &ix, 1, ""));
+      LLVMSetAlignment(st, (unsigned)dtype_size(t));
+    }
+  }
+  loop_end(e, &Lb, NULL);
+}
+
+void em_matmul(Em *e) {
+  const Node *n = e->n;
+  const Shape *os = &n->shape;
+  int r = os->rank, ta = (int)ir_attr_i(n, "ta"), tb = (int)ir_attr_i(n, "tb");
+  int64_t M = os->d[r - 2], N = os->d[r - 1], G = (M + MR - 1) / MR;
+  Opnd a, b;
+  operand(e, 0, &a);
+  operand(e, 1, &b);
+  int64_t vw2 = n->dtype == DT_F64 ? 16 : 32; /* columns of an A·B tile */
+  int flt = dtype_is_float(n->dtype) && a.p && b.p;
+  int tiles_t = flt && tb && !ta && a.st[r - 1] == 1 && b.st[r - 1] == 1 && N >= NR; /* A·Bᵀ */
+  int tiles_n = flt && !tb && b.st[r - 1] == 1 && N >= vw2;                          /* op(A)·B */
+  int tiles = tiles_t || tiles_n;
+  int64_t tiled_cols = tiles_t ? N / NR * NR : tiles_n ? N / vw2 * vw2 : 0;
+  Loop Lg, Lr;
+  LLVMValueRef grp = loop_begin(e, &Lg, e->lo, e->hi);
+  LLVMValueRef bat = LLVMBuildUDiv(e->b, grp, em_i64(e, G ? G : 1), "");
+  LLVMValueRef m0 = em_mulc(e, LLVMBuildURem(e->b, grp, em_i64(e, G ? G : 1), ""), MR);
+  LLVMValueRef rows = LLVMBuildSub(e->b, em_i64(e, M), m0, "");
+  rows = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, rows, em_i64(e, MR), ""), rows, em_i64(e, MR), "");
+  batch_offset(e, &a, os, bat);
+  batch_offset(e, &b, os, bat);
+  if (tiles) { /* a full group: tiles, then each row's remaining columns */
+    LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "full"),
+                      part = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "part"),
+                      join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "join");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, rows, em_i64(e, MR), ""), full, part);
+    LLVMPositionBuilderAtEnd(e->b, full);
+    if (tiles_t) matmul_tiles(e, &a, &b, bat, m0);
+    else matmul_tiles_nn(e, &a, &b, bat, m0, ta);
+    if (tiled_cols < N) {
+      LLVMValueRef i = loop_begin(e, &Lr, em_i64(e, 0), em_i64(e, MR));
+      matmul_row(e, &a, &b, bat, em_add(e, m0, i), em_i64(e, tiled_cols));
+      loop_end(e, &Lr, NULL);
+    }
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, part);
+    LLVMValueRef i = loop_begin(e, &Lr, em_i64(e, 0), rows);
+    matmul_row(e, &a, &b, bat, em_add(e, m0, i), em_i64(e, 0));
+    loop_end(e, &Lr, NULL);
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, join);
+  } else {
+    LLVMValueRef i = loop_begin(e, &Lr, em_i64(e, 0), rows);
+    matmul_row(e, &a, &b, bat, em_add(e, m0, i), em_i64(e, 0));
+    loop_end(e, &Lr, NULL);
+  }
+  if (e->epik) { /* the fused epilogue over the rows just computed, while they are in cache */
+    LLVMValueRef r0 = em_add(e, em_mulc(e, bat, M), m0);
+    em_epilogue(e, r0, em_add(e, r0, rows));
+  }
+  loop_end(e, &Lg, NULL);
+}
