@@ -249,6 +249,13 @@ static int check_rows(Walk *w, const char *live) {
     w->epi[i] = -1;
     int host = elementwise(nd->op) || nd->op == OP_RESHAPE || nd->op == OP_BROADCAST || row_reduction(g, nd);
     int64_t rows = row_reduction(g, nd) ? shape_numel(&nd->shape) : shape_numel(&nd->shape) / (last_dim(&nd->shape) ? last_dim(&nd->shape) : 1);
+    if (nd->op == OP_PERMUTE && w->inl[nd->in[0]] == FUSE_EPI && g->nodes[nd->in[0]].op == OP_MATMUL) {
+      int cnt, m = nd->in[0]; /* a matmul storing its rows where the permute puts them */
+      const int64_t *perm = ir_attr_is(nd, "perm", &cnt);
+      w->reach[m]++;
+      if (perm[cnt - 1] != cnt - 1 || g->nodes[m].dtype != nd->dtype) w->bad[m] = 1;
+      continue;
+    }
     if (!host || !shape_numel(&nd->shape)) { /* no row structure: nothing row-wise may enter */
       for (int k = 0; k < nd->nin; k++) mark_bad(w, nd->in[k], 0);
       continue;

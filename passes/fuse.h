@@ -37,6 +37,9 @@
  *         computes its elements over those rows reading the contraction's value back
  *         from there (bias, scale, gelu, residual add, layer scale — and a softmax,
  *         whose row reductions see the finished rows): an epilogue.
+ *      A matmul whose one reader is a permute that keeps the last axis (attention's
+ *      heads put back side by side) is FUSE_EPI too: the permute's kernel runs the
+ *      matmul and stores each row where the permute puts it.
  *      Both hold only where every step from the candidate to the kernel keeps row r at
  *      row r: elementwise ops, reshapes that keep the last axis's length, broadcasts
  *      along the last axis; the kernel is elementwise (or a reshape or broadcast), or

@@ -85,6 +85,25 @@ static LLVMValueRef b_el(Em *e, const Opnd *b, int tb, LLVMValueRef k, LLVMValue
   return tb ? load(e, b, n, k) : load(e, b, k, n);
 }
 
+/* Where row m of C (batch bat) starts in the output: row-major, or, when the kernel's
+ * node is a permute of C that keeps the last axis (fuse.h rule 5b), at the permuted row. */
+static LLVMValueRef c_row(Em *e, LLVMValueRef bat, LLVMValueRef m) {
+  const Shape *os = &e->n->shape;
+  int r = os->rank;
+  int64_t M = os->d[r - 2], N = os->d[r - 1];
+  if (!e->epik || e->epik->op != OP_PERMUTE) return em_mulc(e, em_add(e, em_mulc(e, bat, M), m), N);
+  LLVMValueRef idx[IR_MAX_RANK], rest = bat, row = em_i64(e, 0);
+  for (int a = r - 3; a >= 0; a--) {
+    idx[a] = a ? LLVMBuildURem(e->b, rest, em_i64(e, os->d[a]), "") : rest;
+    if (a) rest = LLVMBuildUDiv(e->b, rest, em_i64(e, os->d[a]), "");
+  }
+  idx[r - 2] = m;
+  int cnt;
+  const int64_t *perm = ir_attr_is(e->epik, "perm", &cnt);
+  for (int k = 0; k < r - 1; k++) row = em_add(e, em_mulc(e, row, e->epik->shape.d[k]), idx[perm[k]]);
+  return em_mulc(e, row, N);
+}
+
 static LLVMValueRef vload(Em *e, LLVMTypeRef vt, LLVMTypeRef ft, LLVMValueRef p, LLVMValueRef ix, DType t) {
   LLVMValueRef v = LLVMBuildLoad2(e->b, vt, LLVMBuildInBoundsGEP2(e->b, ft, p, &ix, 1, ""), "");
   LLVMSetAlignment(v, (unsigned)dtype_size(t));
@@ -96,10 +115,10 @@ static void matmul_row(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef bat, LL
   const Node *n = e->n;
   const Shape *os = &n->shape;
   int r = os->rank, ta = (int)ir_attr_i(n, "ta"), tb = (int)ir_attr_i(n, "tb");
-  int64_t M = os->d[r - 2], N = os->d[r - 1], K = ta ? a->shape.d[r - 2] : a->shape.d[r - 1];
+  int64_t N = os->d[r - 1], K = ta ? a->shape.d[r - 2] : a->shape.d[r - 1];
   DType t = n->dtype;
   Loop Lk, Ln;
-  LLVMValueRef cbase = em_mulc(e, em_add(e, em_mulc(e, bat, M), m), N);
+  LLVMValueRef cbase = c_row(e, bat, m);
   if (!tb) {
     LLVMValueRef z = loop_begin(e, &Ln, n0, em_i64(e, N));
     em_store(e, t, e->out, em_add(e, cbase, z), em_const(e, t, 0));
@@ -128,7 +147,7 @@ static void matmul_tiles(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef bat, 
   const Node *n = e->n;
   const Shape *os = &n->shape;
   int r = os->rank;
-  int64_t M = os->d[r - 2], N = os->d[r - 1], K = a->shape.d[r - 1];
+  int64_t N = os->d[r - 1], K = a->shape.d[r - 1];
   DType t = n->dtype;
   LLVMTypeRef ft = em_type(e, t);
   unsigned vw = t == DT_F64 ? 8 : 16;
@@ -167,7 +186,7 @@ static void matmul_tiles(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef bat, 
                                   em_load(e, t, b->p, em_add(e, brow[j], k)));
   loop_end(e, &Lk, n2);
   for (int i = 0; i < MR; i++) {
-    LLVMValueRef crow = em_mulc(e, em_add(e, em_add(e, em_mulc(e, bat, M), m0), em_i64(e, i)), N);
+    LLVMValueRef crow = c_row(e, bat, em_add(e, m0, em_i64(e, i)));
     for (int j = 0; j < NR; j++)
       em_store(e, t, e->out, em_add(e, crow, em_add(e, em_mulc(e, nb, NR), em_i64(e, j))), s2[i * NR + j]);
   }
@@ -181,7 +200,7 @@ static void matmul_tiles_nn(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef ba
   const Node *n = e->n;
   const Shape *os = &n->shape;
   int r = os->rank;
-  int64_t M = os->d[r - 2], N = os->d[r - 1], K = ta ? a->shape.d[r - 2] : a->shape.d[r - 1];
+  int64_t N = os->d[r - 1], K = ta ? a->shape.d[r - 2] : a->shape.d[r - 1];
   DType t = n->dtype;
   LLVMTypeRef ft = em_type(e, t);
   unsigned vw = t == DT_F64 ? 8 : 16;
@@ -205,7 +224,7 @@ static void matmul_tiles_nn(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef ba
   }
   loop_end(e, &Lk, next);
   for (int i = 0; i < MR; i++) {
-    LLVMValueRef crow = em_mulc(e, em_add(e, em_add(e, em_mulc(e, bat, M), m0), em_i64(e, i)), N);
+    LLVMValueRef crow = c_row(e, bat, em_add(e, m0, em_i64(e, i)));
     for (int j = 0; j < 2; j++) {
       LLVMValueRef ix = em_add(e, crow, em_add(e, n0, em_i64(e, j * vw)));
       LLVMValueRef st = LLVMBuildStore(e->b, acc[i * 2 + j], LLVMBuildInBoundsGEP2(e->b, ft, e->out, &ix, 1, ""));
@@ -262,7 +281,7 @@ void em_matmul(Em *e) {
     matmul_row(e, &a, &b, bat, em_add(e, m0, i), em_i64(e, 0));
     loop_end(e, &Lr, NULL);
   }
-  if (e->epik) { /* the fused epilogue over the rows just computed, while they are in cache */
+  if (e->epik && e->epik->op != OP_PERMUTE) { /* the fused epilogue over the rows just computed, while in cache */
     LLVMValueRef r0 = em_add(e, em_mulc(e, bat, M), m0);
     em_epilogue(e, r0, em_add(e, r0, rows));
   }
