@@ -5,7 +5,8 @@ The PyTorch model is written here from BEIT.md (timm / unilm layout: conv patch 
 CLS token, absolute position embedding, pre-norm blocks with q/v bias and no k bias, layer
 scale, exact GELU, mean-pooled patch tokens -> fc_norm -> head). mimic initialises the
 weights and runs the model; the weights file is loaded into PyTorch by name, as a user's
-state dict would be, and the logits and loss must agree. Exits 77 (skip) without torch.
+state dict would be, and the logits, the loss and the gradients must agree. Exits 77 (skip)
+without torch. mim_ref.py and seg_ref.py reuse backbone_forward and crosscheck.
 """
 import json
 import os
@@ -40,10 +41,15 @@ def read_safetensors(path):
     return out
 
 
-def vit_forward(w, x, labels, depth, heads, patch):
+def backbone_forward(w, x, depth, heads, patch, mask=None):
+    """The token states [b, 1 + t, dim] after the blocks. mask (bool [b, t]) replaces the
+    masked patch embeddings by mask_token, as BEiT's pre-training model does."""
     x = F.conv2d(x, w["patch_embed.proj.weight"], w["patch_embed.proj.bias"], stride=patch)
     x = x.flatten(2).transpose(1, 2)
     b, t, dim = x.shape
+    if mask is not None:
+        m = mask.unsqueeze(-1).type_as(x)
+        x = x * (1 - m) + w["mask_token"] * m
     x = torch.cat([w["cls_token"].expand(b, -1, -1), x], dim=1) + w["pos_embed"]
     for i in range(depth):
         p = lambda k: w[f"blocks.{i}.{k}"]
@@ -58,20 +64,28 @@ def vit_forward(w, x, labels, depth, heads, patch):
         h = F.layer_norm(x, (dim,), p("norm2.weight"), p("norm2.bias"), eps=1e-6)
         h = F.linear(F.gelu(F.linear(h, p("mlp.fc1.weight"), p("mlp.fc1.bias"))), p("mlp.fc2.weight"), p("mlp.fc2.bias"))
         x = x + p("gamma_2") * h
+    return x
+
+
+def vit_forward(w, x, labels, depth, heads, patch):
+    x = backbone_forward(w, x, depth, heads, patch)
+    dim = x.shape[-1]
     pooled = F.layer_norm(x[:, 1:].mean(dim=1), (dim,), w["fc_norm.weight"], w["fc_norm.bias"], eps=1e-6)
     logits = F.linear(pooled, w["head.weight"], w["head.bias"])
     return logits, F.cross_entropy(logits, labels)
 
 
-def main():
-    mimic = sys.argv[1]
+def crosscheck(mimic, model, defs, inputs, reference, outputs):
+    """Initialise `model` (graphs/<model>) with mimic, replace every weight by an O(1)
+    random one, run it and differentiate its loss with mimic, and compare the outputs
+    named in `outputs` and the gradients with reference(weights, inputs), which returns a
+    dict of output tensors including "loss". inputs: name -> torch tensor (floats are
+    handed to mimic as f32, integers as i32, bools as bool). True when all agree."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    model = os.path.join(root, "graphs", "vit.yaml")
-    depth, heads, patch, dim = 2, 3, 4, 48
-    defs = ["-D", f"depth={depth}", "-D", f"heads={heads}", "-D", f"dim={dim}"]
+    model = os.path.join(root, "graphs", model)
+    defs = [a for d in defs for a in ("-D", d)]
     with tempfile.TemporaryDirectory() as tmp:
-        wpath, xpath, ypath = (os.path.join(tmp, n) for n in ("w.safetensors", "x.npy", "y.npy"))
-        lpath, losspath = os.path.join(tmp, "logits.npy"), os.path.join(tmp, "loss.npy")
+        wpath, gpath = os.path.join(tmp, "w.safetensors"), os.path.join(tmp, "grads.safetensors")
         subprocess.run([mimic, "init", model, "-o", wpath, "--seed", "3"] + defs, check=True, stdout=subprocess.DEVNULL)
         # layer scale 0.1 and a head scaled by 0.001 would hide most of the network: make
         # every weight O(1) so that a wrong block changes the logits visibly
@@ -80,27 +94,30 @@ def main():
         for name in w:
             w[name] = torch.randn(w[name].shape, generator=gen, dtype=torch.float64) * (0.3 if w[name].dim() > 1 else 0.5)
         write_safetensors(wpath, w)
-        x = torch.rand(3, 1, 28, 28, generator=gen, dtype=torch.float64)
-        labels = torch.tensor([1, 7, 3], dtype=torch.int32)
-        np.save(xpath, x.float().numpy())
-        np.save(ypath, labels.numpy())
-        subprocess.run([mimic, "run", model, "--weights", wpath, "--input", f"pixels={xpath}", "--input",
-                        f"labels={ypath}", "--output", f"logits={lpath}", "--output", f"loss={losspath}"] + defs,
-                       check=True, stdout=subprocess.DEVNULL)
-        got_logits, got_loss = np.load(lpath), np.load(losspath)
-        gpath = os.path.join(tmp, "grads.safetensors")
-        subprocess.run([mimic, "grad", model, "--weights", wpath, "--input", f"pixels={xpath}", "--input",
-                        f"labels={ypath}", "-o", gpath] + defs, check=True, stdout=subprocess.DEVNULL)
+        args = []
+        for name, t in inputs.items():
+            path = os.path.join(tmp, name + ".npy")
+            a = t.numpy()
+            np.save(path, a.astype(np.float32) if a.dtype.kind == "f" else a.astype(np.int32) if a.dtype.kind in "iu" else a)
+            args += ["--input", f"{name}={path}"]
+        outs = [a for o in outputs for a in ("--output", f"{o}={os.path.join(tmp, o + '.npy')}")]
+        subprocess.run([mimic, "run", model, "--weights", wpath] + args + outs + defs, check=True, stdout=subprocess.DEVNULL)
+        got = {o: np.load(os.path.join(tmp, o + ".npy")) for o in outputs}
+        subprocess.run([mimic, "grad", model, "--weights", wpath, "-o", gpath] + args + defs, check=True,
+                       stdout=subprocess.DEVNULL)
         got_grads = read_safetensors(gpath)
     # the reference sees the same f32-rounded inputs and weights, computed in f64
     wref = {k: v.float().double().requires_grad_() for k, v in w.items()}
-    ref_logits, ref_loss = vit_forward(wref, x.float().double(), labels.long(), depth, heads, patch)
-    ref_loss.backward()
-    ref_logits = ref_logits.detach()
-    err = np.abs(got_logits - ref_logits.numpy()).max() / max(1.0, np.abs(ref_logits.numpy()).max())
-    lerr = abs(float(got_loss) - float(ref_loss)) / max(1.0, abs(float(ref_loss)))
-    print(f"logits max rel err {err:.2e}, loss {float(got_loss):.6f} vs {float(ref_loss):.6f}")
-    ok = err < 1e-4 and lerr < 1e-4
+    xref = {k: v.float().double() if v.is_floating_point() else v for k, v in inputs.items()}
+    ref = reference(wref, xref)
+    ref["loss"].backward()
+    ok = True
+    for o in outputs:
+        r = ref[o].detach().numpy()
+        err = np.abs(got[o] - r).max() / max(1.0, np.abs(r).max())
+        what = f"{float(got[o]):.6f} vs {float(r):.6f}" if r.ndim == 0 else f"max rel err {err:.2e}"
+        print(f"{o}: {what}")
+        ok = ok and err < 1e-4
     if set(got_grads) != set(wref):
         print(f"gradient names differ: {sorted(set(got_grads) ^ set(wref))}")
         ok = False
@@ -108,11 +125,25 @@ def main():
     for name, p in wref.items():
         if name not in got_grads:
             continue
-        ref = p.grad.numpy()
-        gerr = np.abs(got_grads[name].numpy() - ref).max() / max(np.abs(ref).max(), 1e-30)
+        r = p.grad.numpy() if p.grad is not None else np.zeros(p.shape)
+        gerr = np.abs(got_grads[name].numpy() - r).max() / max(np.abs(r).max(), 1e-30)
         worst = max(worst, (gerr, name))
     print(f"{len(got_grads)} gradients, worst relative error {worst[0]:.2e} ({worst[1]})")
-    ok = ok and worst[0] < 1e-4
+    return ok and worst[0] < 1e-4
+
+
+def main():
+    depth, heads, patch, dim = 2, 3, 4, 48
+    gen = torch.Generator().manual_seed(1)
+    inputs = {"pixels": torch.rand(3, 1, 28, 28, generator=gen, dtype=torch.float64),
+              "labels": torch.tensor([1, 7, 3], dtype=torch.int32)}
+
+    def reference(w, x):
+        logits, loss = vit_forward(w, x["pixels"], x["labels"].long(), depth, heads, patch)
+        return {"logits": logits, "loss": loss}
+
+    ok = crosscheck(sys.argv[1], "vit.yaml", [f"depth={depth}", f"heads={heads}", f"dim={dim}"], inputs, reference,
+                    ["logits", "loss"])
     sys.exit(0 if ok else 1)
 
 
