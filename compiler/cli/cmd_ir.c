@@ -8,16 +8,18 @@
 #include "codegen/emit.h"
 #include "fuse.h"
 #include "pass.h"
+#include "trainstep.h"
 
 static const char *help_ir =
-    "usage: mimic ir FILE [--after=PASS | --passes=P1,P2,...] [--verify-each] [-o OUT.mir]\n"
+    "usage: mimic ir FILE [--after=PASS | --passes=P1,P2,...] [--train] [--verify-each] [-o OUT.mir]\n"
     "                [-D name=value]... [--batch N]\n"
     "Print the model's IR: after the front end (--after=frontend, the default), after a pass\n"
     "of the pipeline (--after=decompose, --after=all), or after an explicit pass list.\n"
     "--after=fuse prints the IR after all passes with the fusion groups (passes/fuse.h) as\n"
     "comments: each kernel in execution order, and for every other node the kernels that\n"
     "compute it inside them and how (per element, per row, or as the contraction that the\n"
-    "kernel's epilogue follows).\n"
+    "kernel's epilogue follows). --train prints the training step instead (forward, loss\n"
+    "`loss`, backward, AdamW), after all passes.\n"
     "The text reads back: every command that takes a model also takes a .mir file.\n";
 
 static const char *help_dot =
@@ -109,7 +111,7 @@ static int ir_or_dot(int argc, char **argv, int dot) {
   diag_init(&d);
   CliModel m = {0};
   const char *after = NULL, *passes = NULL, *out = NULL, *v;
-  int verify_each = 0;
+  int verify_each = 0, train = 0;
   for (int i = 1; i < argc; i++) {
     int r = cli_model_arg(&m, argc, argv, &i, &d);
     if (r < 0) return EXIT_USER;
@@ -122,6 +124,7 @@ static int ir_or_dot(int argc, char **argv, int dot) {
     else if (!dot && (v = cli_opt("--passes", argc, argv, &i, &d))) passes = v;
     else if (!dot && (v = cli_opt("-o", argc, argv, &i, &d))) out = v;
     else if (!dot && !strcmp(argv[i], "--verify-each")) verify_each = 1;
+    else if (!dot && !strcmp(argv[i], "--train")) train = 1;
     else if (argv[i][0] == '-' || m.path) {
       diag_error(&d, SRCLOC_NONE, "%s: unexpected argument '%s'", dot ? "dot" : "ir", argv[i]);
       return EXIT_USER;
@@ -149,7 +152,15 @@ static int ir_or_dot(int argc, char **argv, int dot) {
     return EXIT_INTERNAL;
   }
   Graph *r = NULL;
-  if (passes) r = pass_run_list(g, passes, verify_each, &d);
+  if (train && (passes || (after && strcmp(after, "all")))) {
+    diag_error(&d, SRCLOC_NONE, "ir: --train prints the step after all passes (--after=all or --after=fuse)");
+    ir_graph_free(g);
+    return EXIT_USER;
+  }
+  if (train) {
+    TrainSpec ts = {.loss = "loss", .opt = optim_defaults()};
+    r = train_step(g, &ts, &d);
+  } else if (passes) r = pass_run_list(g, passes, verify_each, &d);
   else if (!after || !strcmp(after, "frontend")) r = pass_run(g, "frontend", verify_each, &d);
   else r = pass_run(g, strcmp(after, "all") ? after : NULL, verify_each, &d);
   ir_graph_free(g);
