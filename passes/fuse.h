@@ -62,6 +62,17 @@
  *      whose price is within rule 6's bound, moves into that kernel when rule 5 still
  *      holds for every candidate there (a trial: otherwise it stays stored). This is
  *      how a matmul, its scaling and the softmax over its rows become one kernel.
+ *   8. Horizontal fusion (fuse_groups): kernels that do not depend on each other run as
+ *      one kernel, in kernel order, greedily: a kernel joins the open group of its kind
+ *      when every member's first reader outside the group comes after it (the group
+ *      runs where its last member stood, so nothing reads a member too early). Two
+ *      kinds: elementwise kernels whose element depends on its linear index alone
+ *      (no movement but broadcasts of one element) — their ranges laid end to end,
+ *      and members that read each other at the same index, with the same shape and
+ *      through elementwise ops only, computed together element by element (an
+ *      optimizer's new weight, first and second moment in one pass); and reductions of
+ *      a whole tensor to one value — one per step of the range (a gradient norm's sums
+ *      of squares). The optimizer's update of every parameter becomes a few kernels.
  * Everything else is stored. Without fusion (`--no-fuse`) only rule 2 applies.
  *
  * Fusion never changes a value: an inlined element is computed by the same code, in the
@@ -97,5 +108,10 @@ int fuse_view(const Graph *g, const char *inl, int id, FuseView *v);
 /* One FUSE_ value per node (calloc'd; the caller frees); nonzero = no slot of its own.
  * With fuse = 0, only non-output reshapes are inlined. */
 char *fuse_inline(const Graph *g, int fuse);
+
+/* Rule 8 under the decisions inl (fuse_inline's): per node, the id of its group's last
+ * member (where the group's one kernel runs), or -1 when it is not in a group of two or
+ * more. malloc'd; the caller frees. */
+int *fuse_groups(const Graph *g, const char *inl);
 
 #endif

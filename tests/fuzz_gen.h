@@ -28,6 +28,7 @@ typedef struct Stats {
   long fused[4];         /* nodes per passes/fuse.h FUSE_ value, fused layout */
   long recomputed;       /* FUSE_INLINE elementwise nodes with several readers (rule 6) */
   long views;            /* matmul operands read through inlined permutes, slices, broadcasts */
+  long grouped;          /* kernels run inside a horizontal group (rule 8) */
 } Stats;
 
 /* ---- random numbers, nodes and what is known about them ---- */

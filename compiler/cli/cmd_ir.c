@@ -52,7 +52,7 @@ static void dot_print(const Graph *g, FILE *f) {
 static void fuse_note(FILE *f, const Graph *g, const CgLayout *l, const int *kno, int id) {
   static const char *how[] = {"", "in", "per row in", "run by"};
   if (kno[id] >= 0) {
-    fprintf(f, "  # kernel %d", kno[id]);
+    fprintf(f, l->group[id] >= 0 ? "  # kernel %d (horizontal group)" : "  # kernel %d", kno[id]);
     return;
   }
   if (!l->inl[id]) return;
@@ -90,6 +90,8 @@ static int print_fused(const Graph *g, FILE *f, Diag *d) {
   int *kno = malloc(sizeof *kno * (size_t)(g->n ? g->n : 1)), nk = 0;
   if (!kno) abort();
   for (int i = 0; i < g->n; i++) kno[i] = cg_is_kernel(g, &l, i) ? nk++ : -1;
+  for (int i = 0; i < g->n; i++) /* a horizontal group's members: its kernel's number */
+    if (l.group[i] >= 0) kno[i] = kno[l.group[i]];
   char *text = ir_print_str(g), *line = text;
   fprintf(f, "# %d kernels (passes/fuse.h)\n", nk);
   for (int row = -1; *line; row++) {

@@ -125,16 +125,20 @@ static int measure(const Graph *g, Figures *f, Diag *d) {
     }
     for (int i = 0; i < g->n; i++) memo[i] = -1;
     for (int k = 0; k < nk; k++) {
-      int id = ks[k].node, nl, *lv = cg_leaves(g, l.inl, id, &nl);
-      f->flops[fuse] += kernel_flops(g, l.inl, id, memo);
-      int *rows, nrow, epi = cg_fused(g, l.inl, id, &rows, &nrow);
-      /* what the kernel computes once per row or per tile, as its own kernel would */
-      for (int j = 0; j < nrow; j++) f->flops[fuse] += kernel_flops(g, l.inl, rows[j], memo);
-      if (epi >= 0) f->flops[fuse] += kernel_flops(g, l.inl, epi, memo);
-      free(rows);
-      f->bytes[fuse] += (double)node_bytes(&g->nodes[id]);
-      for (int j = 0; j < nl; j++) f->bytes[fuse] += (double)node_bytes(&g->nodes[lv[j]]);
-      free(lv);
+      int nm, *mem = cg_members(g, &l, ks[k].node, &nm);
+      for (int q = 0; q < nm; q++) { /* a horizontal group: each member's figures */
+        int id = mem[q], nl, *lv = cg_leaves(g, l.inl, id, &nl);
+        f->flops[fuse] += kernel_flops(g, l.inl, id, memo);
+        int *rows, nrow, epi = cg_fused(g, l.inl, id, &rows, &nrow);
+        /* what the kernel computes once per row or per tile, as its own kernel would */
+        for (int j = 0; j < nrow; j++) f->flops[fuse] += kernel_flops(g, l.inl, rows[j], memo);
+        if (epi >= 0) f->flops[fuse] += kernel_flops(g, l.inl, epi, memo);
+        free(rows);
+        f->bytes[fuse] += (double)node_bytes(&g->nodes[id]);
+        for (int j = 0; j < nl; j++) f->bytes[fuse] += (double)node_bytes(&g->nodes[lv[j]]);
+        free(lv);
+      }
+      free(mem);
     }
     f->kernels[fuse] = nk;
     f->arena[fuse] = l.size[CG_ACT];

@@ -44,6 +44,8 @@ typedef struct CgLayout {
   int64_t unplanned_act;        /* the activations laid out one after another */
   int64_t act_lower_bound;      /* the most activation bytes alive at one kernel (planned) */
   char *inl;                    /* per node: computed inside its readers (passes/fuse.h) */
+  int *group;                   /* per node: the last member of its horizontal group, where
+                                   the group's one kernel runs, or -1 (fuse.h rule 8) */
 } CgLayout;
 
 /* Slots for every stored node: values fused into their readers get none; activations
@@ -54,7 +56,7 @@ int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d);
 void cg_layout_free(CgLayout *l);
 
 typedef struct CgKernel {
-  int node;          /* node id it computes */
+  int node;          /* node id it computes (a horizontal group's last member) */
   char name[64];     /* function name: prefix + "k" + node id */
   int64_t extent;    /* its parallel range is [0, extent) */
 } CgKernel;

@@ -205,12 +205,12 @@ static int64_t reduce_extent(const Graph *g, const Node *n) {
   return G.m && !G.red[0] ? G.size[0] : 1;
 }
 
-static LLVMValueRef reduce_identity(Em *e, OpKind op, DType t) {
+LLVMValueRef em_reduce_identity(Em *e, OpKind op, DType t) {
   if (op == OP_REDUCE_SUM) return em_const(e, t, 0);
   return t == DT_I32 ? em_i32(e, INT32_MIN) : LLVMConstReal(em_type(e, t), -1.0 / 0.0);
 }
 
-static LLVMValueRef combine(Em *e, OpKind op, DType t, LLVMValueRef acc, LLVMValueRef x) {
+LLVMValueRef em_combine(Em *e, OpKind op, DType t, LLVMValueRef acc, LLVMValueRef x) {
   if (op == OP_REDUCE_MAX) {
     LLVMValueRef args[2] = {acc, x};
     return em_intrinsic(e, t == DT_I32 ? "llvm.smax" : "llvm.maximum", LLVMTypeOf(acc), args, 2);
@@ -237,10 +237,10 @@ static LLVMValueRef row_reduce(Em *e, int id, LLVMValueRef r) {
   }
   Loop L;
   LLVMValueRef c = loop_begin(e, &L, em_i64(e, 0), em_i64(e, C));
-  LLVMValueRef acc = loop_carry(e, &L, reduce_identity(e, n->op, n->dtype));
+  LLVMValueRef acc = loop_carry(e, &L, em_reduce_identity(e, n->op, n->dtype));
   ix.d[xs->rank - 1] = c;
   ix.lin = em_add(e, em_mulc(e, r, C), c);
-  LLVMValueRef next = combine(e, n->op, n->dtype, acc, em_value(e, x, &ix));
+  LLVMValueRef next = em_combine(e, n->op, n->dtype, acc, em_value(e, x, &ix));
   loop_end(e, &L, &next);
   return acc;
 }
@@ -250,7 +250,7 @@ void em_rows(Em *e, LLVMValueRef rlo, LLVMValueRef rhi) {
   int id = (int)(n - e->g->nodes);
   Loop Lr, Lc;
   LLVMValueRef r = loop_begin(e, &Lr, rlo, rhi);
-  for (int k = 0; k < e->nrowc; k++) e->rowval[e->rowc[k]] = row_reduce(e, e->rowc[k], r);
+  for (int k = 0; k < e->nrowc; k++) e->regval[e->rowc[k]] = row_reduce(e, e->rowc[k], r);
   if (op_info(n->op)->cls == OPC_REDUCE) { /* a last-axis reduction kernel: one value per row */
     em_store(e, n->dtype, e->out, r, row_reduce(e, id, r));
   } else {
@@ -270,7 +270,7 @@ void em_rows(Em *e, LLVMValueRef rlo, LLVMValueRef rhi) {
     em_store(e, n->dtype, e->out, x.lin, em_value(e, id, &x));
     loop_end(e, &Lc, NULL);
   }
-  for (int k = 0; k < e->nrowc; k++) e->rowval[e->rowc[k]] = NULL; /* valid inside the row only */
+  for (int k = 0; k < e->nrowc; k++) e->regval[e->rowc[k]] = NULL; /* valid inside the row only */
   loop_end(e, &Lr, NULL);
 }
 
@@ -299,7 +299,7 @@ static void em_reduce(Em *e) {
   DType t = n->dtype;
   Groups G;
   reduce_groups(e->g, n, &G);
-  LLVMValueRef id = reduce_identity(e, n->op, t);
+  LLVMValueRef id = em_reduce_identity(e, n->op, t);
   int64_t nout = shape_numel(&n->shape), nx = shape_numel(&e->g->nodes[n->in[0]].shape);
   int split = nx && G.m && !G.red[0]; /* the range runs over the first (kept) group */
   int64_t per = 1;                      /* outputs per index of the first group */
@@ -333,7 +333,7 @@ static void em_reduce(Em *e) {
   if (!G.m) { /* every axis has extent 1: one element */
     LLVMValueRef any = loop_begin(e, &L1, e->lo, e->hi);
     (void)any;
-    em_store(e, t, e->out, em_i64(e, 0), combine(e, n->op, t, id, em_in(e, 0, em_i64(e, 0))));
+    em_store(e, t, e->out, em_i64(e, 0), em_combine(e, n->op, t, id, em_in(e, 0, em_i64(e, 0))));
     loop_end(e, &L1, NULL);
     return;
   }
@@ -355,12 +355,12 @@ static void em_reduce(Em *e) {
     LLVMValueRef iv = loop_begin(e, &L1, em_i64(e, 0), hi);
     LLVMValueRef acc = loop_carry(e, &L1, acc0);
     LLVMValueRef x = em_in(e, 0, em_add(e, iidx, iv));
-    LLVMValueRef nx2 = combine(e, n->op, t, acc, x);
+    LLVMValueRef nx2 = em_combine(e, n->op, t, acc, x);
     loop_end(e, &L1, &nx2);
     em_store(e, t, e->out, oidx, acc);
   } else {
     LLVMValueRef x = em_in(e, 0, iidx);
-    em_store(e, t, e->out, oidx, combine(e, n->op, t, em_load(e, t, e->out, oidx), x));
+    em_store(e, t, e->out, oidx, em_combine(e, n->op, t, em_load(e, t, e->out, oidx), x));
   }
   for (int k = nest - 1; k >= 0; k--) loop_end(e, &L[k], NULL);
 }
@@ -495,35 +495,39 @@ static Body *body_find(Bodies *t, const char *key) {
     if (!t->v[i].key || !strcmp(t->v[i].key, key)) return &t->v[i];
 }
 
-/* The body (out, leaves..., lo, hi) of node n, pointers noalias and CG_ALIGN-aligned. */
-static LLVMValueRef emit_body(Em *e, const Node *n, const char *name) {
-  int np = e->nleaf + 3;
+/* The body (outs..., leaves..., lo, hi) of the kernel of node n (nout > 1: a horizontal
+ * group, members[0..nout)), pointers noalias and CG_ALIGN-aligned. */
+static LLVMValueRef emit_body(Em *e, const Node *n, const char *name, const int *members, int nout) {
+  int np = nout + e->nleaf + 2;
   LLVMTypeRef *pt = malloc(sizeof *pt * (size_t)np);
   e->leafp = malloc(sizeof *e->leafp * (size_t)(e->nleaf ? e->nleaf : 1));
-  if (!pt || !e->leafp) abort();
-  for (int i = 0; i < e->nleaf + 1; i++) pt[i] = e->ptr;
-  pt[e->nleaf + 1] = pt[e->nleaf + 2] = e->i64;
+  LLVMValueRef *outs = malloc(sizeof *outs * (size_t)nout);
+  if (!pt || !e->leafp || !outs) abort();
+  for (int i = 0; i < nout + e->nleaf; i++) pt[i] = e->ptr;
+  pt[np - 2] = pt[np - 1] = e->i64;
   LLVMValueRef body = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->vd, pt, (unsigned)np, 0));
   free(pt);
   LLVMSetLinkage(body, LLVMInternalLinkage);
   add_attr(e, body, LLVMAttributeFunctionIndex, "nounwind", 0);
-  for (int i = 0; i < e->nleaf + 1; i++) {
+  for (int i = 0; i < nout + e->nleaf; i++) {
     add_attr(e, body, (unsigned)i + 1, "noalias", 0);
     add_attr(e, body, (unsigned)i + 1, "nocapture", 0);
     add_attr(e, body, (unsigned)i + 1, "align", CG_ALIGN);
-    if (i) add_attr(e, body, (unsigned)i + 1, "readonly", 0);
+    if (i >= nout) add_attr(e, body, (unsigned)i + 1, "readonly", 0);
   }
   e->n = n;
   e->fn = body;
-  e->out = LLVMGetParam(body, 0);
-  for (int i = 0; i < e->nleaf; i++) e->leafp[i] = LLVMGetParam(body, (unsigned)i + 1);
-  e->lo = LLVMGetParam(body, (unsigned)e->nleaf + 1);
-  e->hi = LLVMGetParam(body, (unsigned)e->nleaf + 2);
+  for (int i = 0; i < nout; i++) outs[i] = LLVMGetParam(body, (unsigned)i);
+  e->out = outs[0];
+  for (int i = 0; i < e->nleaf; i++) e->leafp[i] = LLVMGetParam(body, (unsigned)(nout + i));
+  e->lo = LLVMGetParam(body, (unsigned)np - 2);
+  e->hi = LLVMGetParam(body, (unsigned)np - 1);
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, body, "entry"));
   int *rowc = NULL;
   e->epi = cg_fused(e->g, e->inl, (int)(n - e->g->nodes), &rowc, &e->nrowc);
   e->rowc = rowc;
-  if (e->epi >= 0) { /* the contraction, and after each of its steps this node over its rows */
+  if (nout > 1) em_group(e, members, outs, nout);
+  else if (e->epi >= 0) { /* the contraction, and after each of its steps this node over its rows */
     e->epik = n;
     e->n = &e->g->nodes[e->epi];
     em_contract(e);
@@ -542,6 +546,7 @@ static LLVMValueRef emit_body(Em *e, const Node *n, const char *name) {
   }
   LLVMBuildRetVoid(e->b);
   free(e->leafp);
+  free(outs);
   free(rowc);
   e->leafp = NULL;
   e->rowc = NULL;
@@ -550,24 +555,53 @@ static LLVMValueRef emit_body(Em *e, const Node *n, const char *name) {
   return body;
 }
 
+/* The stored values the members of a kernel read, less the members themselves (a group
+ * passes those in registers), distinct, in first-use order. */
+static int *kernel_leaves(const Graph *g, const char *inl, const int *mem, int nm, int *n) {
+  int cap = 16, cnt = 0, *out = malloc(sizeof *out * (size_t)cap);
+  if (!out) abort();
+  for (int q = 0; q < nm; q++) {
+    int nl, *lv = cg_leaves(g, inl, mem[q], &nl);
+    for (int j = 0; j < nl; j++) {
+      int dup = 0;
+      for (int p = 0; p < nm && !dup; p++) dup = nm > 1 && mem[p] == lv[j];
+      for (int p = 0; p < cnt && !dup; p++) dup = out[p] == lv[j];
+      if (dup) continue;
+      if (cnt == cap && !(out = realloc(out, sizeof *out * (size_t)(cap *= 2)))) abort();
+      out[cnt++] = lv[j];
+    }
+    free(lv);
+  }
+  *n = cnt;
+  return out;
+}
+
 /* The kernel of the ABI: region bases + slot offsets -> pointers, then the body. */
 static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bodies) {
   const Node *n = &e->g->nodes[k->node];
-  int nleaf, *leaf = cg_leaves(e->g, l->inl, k->node, &nleaf);
+  int nm, *mem = cg_members(e->g, l, k->node, &nm);
+  int nleaf, *leaf = kernel_leaves(e->g, l->inl, mem, nm, &nleaf);
   e->leaf = leaf;
   e->nleaf = nleaf;
-  int np = nleaf + 3;
-  char *key = body_key(e->g, l->inl, leaf, nleaf, k->node);
-  Body *bd = body_find(bodies, key);
-  if (!bd->key) {
-    char name[96];
-    snprintf(name, sizeof name, "%s.body", k->name);
-    bd->key = key;
-    bd->fn = emit_body(e, n, name);
+  int np = nm + nleaf + 2;
+  char name[96];
+  snprintf(name, sizeof name, "%s.body", k->name);
+  LLVMValueRef fn;
+  if (nm > 1) { /* a group's body is its own */
+    fn = emit_body(e, n, name, mem, nm);
+    add_attr(e, fn, LLVMAttributeFunctionIndex, "alwaysinline", 0);
   } else {
-    free(key);
+    char *key = body_key(e->g, l->inl, leaf, nleaf, k->node);
+    Body *bd = body_find(bodies, key);
+    if (!bd->key) {
+      bd->key = key;
+      bd->fn = emit_body(e, n, name, mem, 1);
+    } else {
+      free(key);
+    }
+    bd->users++;
+    fn = bd->fn;
   }
-  bd->users++;
   LLVMValueRef *args = malloc(sizeof *args * (size_t)np);
   if (!args) abort();
   LLVMTypeRef kt[3] = {e->ptr, e->i64, e->i64};
@@ -575,19 +609,20 @@ static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bod
   add_attr(e, kf, LLVMAttributeFunctionIndex, "nounwind", 0);
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, kf, "entry"));
   LLVMValueRef base = LLVMGetParam(kf, 0);
-  for (int i = 0; i < nleaf + 1; i++) {
-    const CgSlot *s = &l->slot[i ? leaf[i - 1] : k->node];
+  for (int i = 0; i < nm + nleaf; i++) {
+    const CgSlot *s = &l->slot[i < nm ? mem[i] : leaf[i - nm]];
     LLVMValueRef r = em_i64(e, s->region);
     LLVMValueRef bp = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildInBoundsGEP2(e->b, e->ptr, base, &r, 1, ""), "");
     LLVMValueRef off = em_i64(e, s->offset);
     args[i] = LLVMBuildInBoundsGEP2(e->b, e->i8, bp, &off, 1, "");
   }
-  args[nleaf + 1] = LLVMGetParam(kf, 1);
-  args[nleaf + 2] = LLVMGetParam(kf, 2);
-  LLVMBuildCall2(e->b, LLVMGlobalGetValueType(bd->fn), bd->fn, args, (unsigned)np, "");
+  args[np - 2] = LLVMGetParam(kf, 1);
+  args[np - 1] = LLVMGetParam(kf, 2);
+  LLVMBuildCall2(e->b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)np, "");
   LLVMBuildRetVoid(e->b);
   free(args);
   free(leaf);
+  free(mem);
   e->leaf = NULL;
   e->nleaf = 0;
 }
@@ -610,8 +645,8 @@ int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out
   e.ptr = LLVMPointerTypeInContext(e.ctx, 0);
   e.vd = LLVMVoidTypeInContext(e.ctx);
   e.epi = -1;
-  e.rowval = calloc((size_t)(g->n ? g->n : 1), sizeof *e.rowval);
-  if (!e.rowval) abort();
+  e.regval = calloc((size_t)(g->n ? g->n : 1), sizeof *e.regval);
+  if (!e.regval) abort();
   Bodies bodies = {.cap = 16};
   while (bodies.cap < 2 * out->nkernels) bodies.cap *= 2;
   bodies.v = calloc((size_t)bodies.cap, sizeof *bodies.v);
@@ -623,7 +658,7 @@ int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out
     free(bodies.v[i].key);
   }
   free(bodies.v);
-  free(e.rowval);
+  free(e.regval);
   LLVMDisposeBuilder(e.b);
   return 0;
 }

@@ -32,7 +32,8 @@ typedef struct Em {
   /* row fusion (passes/fuse.h rule 5) */
   const int *rowc;         /* the kernel's FUSE_ROW reductions, in node order */
   int nrowc;
-  LLVMValueRef *rowval;    /* per node: a FUSE_ROW value for the current row, or NULL */
+  LLVMValueRef *regval;    /* per node: its value for the current row (FUSE_ROW) or element
+                              (a member of a horizontal group) already in registers, or NULL */
   int epi;                 /* the kernel's FUSE_EPI contraction, or -1 */
   const Node *epik;        /* while the contraction is emitted: the kernel's own node */
 } Em;
@@ -95,6 +96,14 @@ void em_strides(const Shape *s, int64_t *st);
 /* Rows of C per step of a matmul kernel's range (its micro-kernel's tile height). */
 #define EM_MATMUL_MR 4
 
+/* reductions: the identity of reduce_sum / reduce_max, and one combining step */
+LLVMValueRef em_reduce_identity(Em *e, OpKind op, DType t);
+LLVMValueRef em_combine(Em *e, OpKind op, DType t, LLVMValueRef acc, LLVMValueRef x);
+
+/* emit_group.c: the body of a horizontal group (fuse.h rule 8): members[0..n) with
+ * their output pointers outs[0..n) */
+void em_group(Em *e, const int *members, const LLVMValueRef *outs, int n);
+
 /* The kernel's parallel extent for node id (what CgKernel.extent says). */
 int64_t cg_extent(const Graph *g, const char *inl, int id);
 /* What fusion put into node id's kernel beside element-wise values: its FUSE_ROW
@@ -104,8 +113,11 @@ int cg_fused(const Graph *g, const char *inl, int id, int **rows, int *nrow);
 /* Nodes an output needs (calloc'd flags), whether a node is an output (layout.c). */
 char *cg_live(const Graph *g);
 int cg_is_output(const Graph *g, int id);
-/* Whether node id has a kernel under layout l. */
+/* Whether node id has a kernel under layout l (a horizontal group's has its last member). */
 int cg_is_kernel(const Graph *g, const CgLayout *l, int id);
+/* The nodes kernel id computes and stores: itself, or its group's members in node order
+ * (malloc'd, *n of them). */
+int *cg_members(const Graph *g, const CgLayout *l, int id, int *n);
 /* The stored values node id reads, through the inlined ones (malloc'd, *n of them,
  * distinct, in first-use order). */
 int *cg_leaves(const Graph *g, const char *inl, int id, int *n);

@@ -214,15 +214,13 @@ static Ix reshaped(Em *e, Ix *x, const Shape *to) {
 }
 
 LLVMValueRef em_value(Em *e, int id, Ix *x) {
+  if (e->regval[id]) return e->regval[id];
   for (int k = 0; k < e->nleaf; k++)
     if (e->leaf[k] == id) return em_load(e, e->g->nodes[id].dtype, e->leafp[k], ix_lin(e, x));
   const Node *n = &e->g->nodes[id];
   if (e->inl[id] == FUSE_ROW) { /* computed for this row before its elements (em_rows) */
-    if (!e->rowval[id]) {
-      fprintf(stderr, "mimic: internal error: row value %%%d used outside its row\n", id);
-      abort();
-    }
-    return e->rowval[id];
+    fprintf(stderr, "mimic: internal error: row value %%%d used outside its row\n", id);
+    abort();
   }
   if (e->inl[id] == FUSE_EPI) /* the epilogue's contraction: already in the output, same element */
     return em_load(e, n->dtype, e->out, ix_lin(e, x));
@@ -239,6 +237,11 @@ LLVMValueRef em_value(Em *e, int id, Ix *x) {
     return dtype_is_float(n->dtype) ? LLVMBuildSIToFP(e->b, v, em_type(e, n->dtype), "") : LLVMBuildTrunc(e->b, v, e->i32, "");
   }
   case OP_BROADCAST:
+    if (shape_numel(&e->g->nodes[n->in[0]].shape) == 1) { /* one element: no index to map */
+      Ix y = ix_of_lin(&e->g->nodes[n->in[0]].shape, em_i64(e, 0));
+      return em_value(e, n->in[0], &y);
+    }
+    /* fall through */
   case OP_PERMUTE:
   case OP_SLICE: {
     Ix y = moved(e, n, x, NULL);

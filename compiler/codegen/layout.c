@@ -44,7 +44,19 @@ int cg_is_output(const Graph *g, int id) {
 
 int cg_is_kernel(const Graph *g, const CgLayout *l, int id) {
   const Node *n = &g->nodes[id];
-  return l->slot[id].bytes >= 0 && !l->inl[id] && n->op != OP_INPUT && n->op != OP_WEIGHT;
+  return l->slot[id].bytes >= 0 && !l->inl[id] && n->op != OP_INPUT && n->op != OP_WEIGHT &&
+         (!l->group || l->group[id] < 0 || l->group[id] == id);
+}
+
+int *cg_members(const Graph *g, const CgLayout *l, int id, int *n) {
+  int *m = malloc(sizeof *m * (size_t)(id + 1));
+  if (!m) abort();
+  *n = 0;
+  if (!l->group || l->group[id] != id) m[(*n)++] = id;
+  else
+    for (int i = 0; i <= id && i < g->n; i++)
+      if (l->group[i] == id) m[(*n)++] = i;
+  return m;
 }
 
 static void leaves_of(const Graph *g, const char *inl, int id, int *out, int *n) {
@@ -110,21 +122,27 @@ static int plan_act(const Graph *g, CgLayout *l, Diag *d) {
   if (!pos || !buf || !b) abort();
   int64_t step = 0;
   int nb = 0;
+  for (int i = 0; i < g->n; i++) buf[i] = -1;
   for (int i = 0; i < g->n; i++) {
     int kernel = cg_is_kernel(g, l, i);
     pos[i] = kernel ? step++ : -1;
-    buf[i] = -1;
-    if (kernel && l->slot[i].region == CG_ACT) {
-      buf[i] = nb;
-      b[nb++] = (MemBuf){.bytes = l->slot[i].bytes, .start = pos[i], .end = pos[i]};
-    }
     if (!kernel) continue;
-    int nl, *lv = cg_leaves(g, l->inl, i, &nl);
-    for (int k = 0; k < nl; k++) { /* a read extends the life of what it reads */
-      int r = buf[lv[k]];
-      if (r >= 0 && pos[i] > b[r].end) b[r].end = pos[i];
+    int nm, *mem = cg_members(g, l, i, &nm);
+    for (int q = 0; q < nm; q++) { /* what the kernel writes is born here */
+      int m = mem[q];
+      if (l->slot[m].region != CG_ACT) continue;
+      buf[m] = nb;
+      b[nb++] = (MemBuf){.bytes = l->slot[m].bytes, .start = pos[i], .end = pos[i]};
     }
-    free(lv);
+    for (int q = 0; q < nm; q++) {
+      int nl, *lv = cg_leaves(g, l->inl, mem[q], &nl);
+      for (int k = 0; k < nl; k++) { /* a read extends the life of what it reads */
+        int r = buf[lv[k]];
+        if (r >= 0 && pos[i] > b[r].end) b[r].end = pos[i];
+      }
+      free(lv);
+    }
+    free(mem);
   }
   int64_t arena = memplan_place(b, nb, CG_ALIGN);
   int rc = memplan_check(b, nb, arena, d);
@@ -154,6 +172,7 @@ int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d) {
   if (!l->slot) abort();
   l->inl = fuse_inline(g, fuse);
   char *live = cg_live(g);
+  if (fuse) l->group = fuse_groups(g, l->inl);
   for (int i = 0; i < g->n; i++) {
     const Node *n = &g->nodes[i];
     CgSlot *s = &l->slot[i];
@@ -190,6 +209,7 @@ int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d) {
 void cg_layout_free(CgLayout *l) {
   free(l->slot);
   free(l->inl);
+  free(l->group);
   memset(l, 0, sizeof *l);
 }
 
@@ -205,6 +225,13 @@ int cg_kernels(const Graph *g, const CgLayout *l, const char *prefix, CgKernel *
     CgKernel *k = &v[cnt++];
     k->node = i;
     k->extent = cg_extent(g, l->inl, i);
+    if (l->group && l->group[i] == i) { /* a horizontal group: one step per total, or every element */
+      int nm, *mem = cg_members(g, l, i, &nm);
+      k->extent = 0;
+      for (int q = 0; q < nm; q++)
+        k->extent += op_info(nd->op)->cls == OPC_REDUCE ? 1 : shape_numel(&g->nodes[mem[q]].shape);
+      free(mem);
+    }
     int w = snprintf(k->name, sizeof k->name, "%sk%d", prefix, i);
     if (w < 0 || (size_t)w >= sizeof k->name) {
       diag_error(d, nd->loc, "internal error: kernel name prefix '%s' is too long", prefix);

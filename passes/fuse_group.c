@@ -1,0 +1,142 @@
+/* fuse_group.c — horizontal fusion: independent kernels run as one (fuse.h rule 8). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuse.h"
+
+static int is_elementwise(OpKind op) {
+  OpClass c = op_info(op)->cls;
+  return c == OPC_UNARY || c == OPC_BINARY || c == OPC_SELECT;
+}
+
+/* Whether node id's inlined tree computes an element from its linear index alone:
+ * elementwise ops, reshapes, constants and broadcasts of one element. */
+static int flat_tree(const Graph *g, const char *inl, int id, int root) {
+  if (!root && !inl[id]) return 1;
+  if (!root && inl[id] != FUSE_INLINE) return 0;
+  const Node *n = &g->nodes[id];
+  if (n->op == OP_CONST) return 1;
+  if (n->op == OP_BROADCAST && shape_numel(&g->nodes[n->in[0]].shape) != 1) return 0;
+  if (n->op != OP_BROADCAST && n->op != OP_RESHAPE && !is_elementwise(n->op) && !(root && op_info(n->op)->cls == OPC_REDUCE))
+    return 0;
+  for (int k = 0; k < n->nin; k++)
+    if (!flat_tree(g, inl, n->in[k], 0)) return 0;
+  return 1;
+}
+
+enum { KIND_NONE, KIND_FLAT, KIND_TOTAL };
+
+/* The stored values kernel k reads (through inlined ones), each once, with whether
+ * every step to it is elementwise (so it is read at the kernel's own linear index). */
+static void reads(const Graph *g, const char *inl, int id, int root, int path_ok, int *out, char *ok, int *n) {
+  const Node *nd = &g->nodes[id];
+  if (!root && !inl[id]) {
+    for (int j = 0; j < *n; j++)
+      if (out[j] == id) {
+        ok[j] &= (char)path_ok;
+        return;
+      }
+    out[*n] = id;
+    ok[(*n)++] = (char)path_ok;
+    return;
+  }
+  int step_ok = path_ok && (root || is_elementwise(nd->op));
+  if (!root && inl[id] == FUSE_EPI) step_ok = 0;
+  for (int j = 0; j < nd->nin; j++) reads(g, inl, nd->in[j], 0, step_ok, out, ok, n);
+}
+
+int *fuse_groups(const Graph *g, const char *inl) {
+  int n = g->n ? g->n : 1;
+  int *group = malloc(sizeof *group * (size_t)n);
+  char *kind = calloc((size_t)n, 1), *live = calloc((size_t)n, 1);
+  if (!group || !kind || !live) abort();
+  for (int k = 0; k < g->nout; k++) live[g->outs[k].id] = 1;
+  for (int i = g->n - 1; i >= 0; i--)
+    if (live[i])
+      for (int k = 0; k < g->nodes[i].nin; k++) live[g->nodes[i].in[k]] = 1;
+  /* the kernels, what they read, and each stored value's readers (ascending kernel ids) */
+  int *rd_n = calloc((size_t)n, sizeof *rd_n), **rd = calloc((size_t)n, sizeof *rd);
+  int **lv = calloc((size_t)n, sizeof *lv), *nlv = calloc((size_t)n, sizeof *nlv);
+  char **lok = calloc((size_t)n, sizeof *lok);
+  int *buf = malloc(sizeof *buf * (size_t)n);
+  char *okb = malloc((size_t)n);
+  if (!rd_n || !rd || !lv || !nlv || !lok || !buf || !okb) abort();
+  for (int i = 0; i < g->n; i++) {
+    group[i] = -1;
+    const Node *nd = &g->nodes[i];
+    if (inl[i] || !live[i] || nd->op == OP_INPUT || nd->op == OP_WEIGHT) continue;
+    int m = 0;
+    reads(g, inl, i, 1, 1, buf, okb, &m);
+    lv[i] = malloc(sizeof *lv[i] * (size_t)(m ? m : 1));
+    lok[i] = malloc((size_t)(m ? m : 1));
+    if (!lv[i] || !lok[i]) abort();
+    memcpy(lv[i], buf, sizeof *buf * (size_t)m);
+    memcpy(lok[i], okb, (size_t)m);
+    nlv[i] = m;
+    for (int j = 0; j < m; j++) rd_n[buf[j]]++;
+    int64_t numel = shape_numel(&nd->shape);
+    if (numel > 0 && is_elementwise(nd->op) && flat_tree(g, inl, i, 1)) kind[i] = KIND_FLAT;
+    if (numel == 1 && op_info(nd->op)->cls == OPC_REDUCE && shape_numel(&g->nodes[nd->in[0]].shape) > 1 &&
+        flat_tree(g, inl, i, 1))
+      kind[i] = KIND_TOTAL;
+  }
+  for (int i = 0; i < g->n; i++) {
+    rd[i] = malloc(sizeof *rd[i] * (size_t)(rd_n[i] ? rd_n[i] : 1));
+    if (!rd[i]) abort();
+    rd_n[i] = 0;
+  }
+  for (int i = 0; i < g->n; i++)
+    for (int j = 0; j < nlv[i]; j++) rd[lv[i][j]][rd_n[lv[i][j]]++] = i; /* i ascending: sorted */
+  /* greedy, in kernel order: one open group per kind; a candidate joins when every
+   * member's first reader outside the group comes after it, and what it reads of the
+   * group it reads at its own index with the same shape (the multi-output case) */
+  int nm[3] = {0}, *mem[3] = {NULL, malloc(sizeof(int) * (size_t)n), malloc(sizeof(int) * (size_t)n)};
+  char *in_group = calloc((size_t)n, 1);
+  if (!mem[KIND_FLAT] || !mem[KIND_TOTAL] || !in_group) abort();
+  for (int c = 0; c < g->n; c++) {
+    int k = kind[c];
+    if (!k) continue;
+    int fits = nm[k] > 0;
+    for (int j = 0; fits && j < nlv[c]; j++) { /* its reads of members */
+      int x = lv[c][j];
+      if (!in_group[x] || kind[x] != k) continue;
+      fits = k == KIND_FLAT && lok[c][j] && shape_eq(&g->nodes[x].shape, &g->nodes[c].shape);
+    }
+    for (int q = 0; fits && q < nm[k]; q++) { /* every member's outside readers come after c */
+      int x = mem[k][q];
+      for (int r = 0; r < rd_n[x]; r++) {
+        int y = rd[x][r];
+        if (y == c || (in_group[y] && kind[y] == k)) continue;
+        fits = y > c;
+        break;
+      }
+    }
+    if (!fits) { /* close the open group; c opens the next */
+      for (int q = 0; q < nm[k]; q++) group[mem[k][q]] = nm[k] > 1 ? mem[k][nm[k] - 1] : -1;
+      for (int q = 0; q < nm[k]; q++) in_group[mem[k][q]] = 0;
+      nm[k] = 0;
+    }
+    mem[k][nm[k]++] = c;
+    in_group[c] = 1;
+  }
+  for (int k = KIND_FLAT; k <= KIND_TOTAL; k++)
+    for (int q = 0; q < nm[k]; q++) group[mem[k][q]] = nm[k] > 1 ? mem[k][nm[k] - 1] : -1;
+  for (int i = 0; i < g->n; i++) {
+    free(rd[i]);
+    free(lv[i]);
+    free(lok[i]);
+  }
+  free(rd);
+  free(rd_n);
+  free(lv);
+  free(nlv);
+  free(lok);
+  free(buf);
+  free(okb);
+  free(mem[KIND_FLAT]);
+  free(mem[KIND_TOTAL]);
+  free(in_group);
+  free(kind);
+  free(live);
+  return group;
+}
