@@ -98,7 +98,7 @@ static int reshape_strides(const Shape *from, const int64_t *st, const Shape *to
 
 int fuse_view(const Graph *g, const char *inl, int id, FuseView *v) {
   int chain[IR_MAX_VIEW], n = 0, x = id;
-  while (view_op(g->nodes[x].op) && (inl ? inl[x] != 0 : !is_output(g, x))) {
+  while (view_op(g->nodes[x].op) && (x == id || (inl ? inl[x] != 0 : !is_output(g, x)))) {
     if (n == IR_MAX_VIEW) return 0;
     chain[n++] = x;
     x = g->nodes[x].in[0];
@@ -398,6 +398,16 @@ char *fuse_inline(const Graph *g, int fuse) {
       else stored_for_contraction[x] = 1;
     }
   }
+  /* rule 4's exception: a small value widened by a broadcast that several read is
+   * stored small, so that the broadcast costs nothing where it is read (a layer norm's
+   * 1/std per row, kept for the backward pass, instead of a copy per element) */
+  char *feeds_shared_broadcast = calloc((size_t)n, 1);
+  if (!feeds_shared_broadcast) abort();
+  for (int i = 0; i < g->n && fuse; i++) {
+    const Node *nd = &g->nodes[i];
+    if (nd->op == OP_BROADCAST && readers[i] > 1 && shape_numel(&nd->shape) > shape_numel(&g->nodes[nd->in[0]].shape))
+      feeds_shared_broadcast[nd->in[0]] = 1;
+  }
   for (int i = 0; i < g->n; i++) {
     const Node *nd = &g->nodes[i];
     /* the cost of what this node's inputs compute in place */
@@ -412,6 +422,7 @@ char *fuse_inline(const Graph *g, int fuse) {
     }
     if (!fuse || stored_for_contraction[i]) continue;
     OpKind op = nd->op;
+    if (feeds_shared_broadcast[i] && op != OP_CONST && op != OP_IOTA) continue; /* rule 4's exception */
     if (row_reduction(g, nd)) { /* rule 5a: a candidate, checked below */
       inl[i] = FUSE_ROW;
       continue;
@@ -426,9 +437,12 @@ char *fuse_inline(const Graph *g, int fuse) {
     if (op == OP_BROADCAST || op == OP_PERMUTE || op == OP_SLICE || op == OP_PAD || op == OP_CAST) {
       int x = nd->in[0];
       const Node *in = &g->nodes[x];
-      /* its input is stored (not inlined) or is itself cheap */
+      FuseView v;
+      /* its input is stored (not inlined) or is itself cheap, or it is a strided view
+       * of a stored value (index arithmetic only, however many movement ops) */
       cheap = !inl[x] || in->op == OP_CONST || in->op == OP_IOTA ||
-              ((in->op == OP_BROADCAST || in->op == OP_RESHAPE) && (!inl[in->in[0]] || g->nodes[in->in[0]].op == OP_CONST));
+              ((in->op == OP_BROADCAST || in->op == OP_RESHAPE) && (!inl[in->in[0]] || g->nodes[in->in[0]].op == OP_CONST)) ||
+              (op != OP_PAD && op != OP_CAST && fuse_view(g, inl, i, &v) && !inl[v.base]);
     }
     int own = elementwise(op) ? op_cost(op) : op == OP_CONCAT ? 1 : 0;
     /* rule 6: an elementwise op cheap enough to compute again in each reader */
@@ -458,6 +472,7 @@ char *fuse_inline(const Graph *g, int fuse) {
     free(live);
   }
   free(stored_for_contraction);
+  free(feeds_shared_broadcast);
   free(cost);
   free(readers);
   return inl;

@@ -26,7 +26,11 @@
  *      most FUSE_CONCAT_MAX inputs, a const or an iota is inlined (FUSE_INLINE) when it
  *      has one reader (nothing is computed twice), or when it is cheap — a const, an
  *      iota, or a movement op or cast whose input is itself stored or cheap — so that
- *      re-reading it costs index arithmetic only.
+ *      re-reading it costs index arithmetic only; a strided view of a stored value
+ *      (fuse_view) is cheap however many movement ops it composes. Exception: a value
+ *      that a broadcast with several readers widens is stored, small, and the broadcast
+ *      is then cheap (a layer norm's 1/std per row kept for the backward pass, instead
+ *      of a copy per element).
  *   5. Row fusion. A kernel's elements are rows of its last axis; a value that is
  *      computed row by row can live in registers for the row instead of in memory:
  *      a. a reduction over the last axis only (a layer norm's mean and variance, a
@@ -101,8 +105,8 @@ typedef struct FuseView {
 } FuseView;
 
 /* Whether node id, read through the reshapes, permutes, slices and broadcasts below it
- * (those inl inlines; with inl NULL, all that are not outputs), is a strided view of the
- * node beneath: 1 with *v filled, or 0. */
+ * (id itself, then those inl inlines; with inl NULL, all that are not outputs), is a
+ * strided view of the node beneath: 1 with *v filled, or 0. */
 int fuse_view(const Graph *g, const char *inl, int id, FuseView *v);
 
 /* One FUSE_ value per node (calloc'd; the caller frees); nonzero = no slot of its own.
