@@ -53,6 +53,7 @@ static void fuse_note(FILE *f, const Graph *g, const CgLayout *l, const int *kno
   static const char *how[] = {"", "in", "per row in", "run by"};
   if (kno[id] >= 0) {
     fprintf(f, l->group[id] >= 0 ? "  # kernel %d (horizontal group)" : "  # kernel %d", kno[id]);
+    if (l->inplace[id] >= 0) fprintf(f, ", in place of %%%d", l->inplace[id]);
     return;
   }
   if (!l->inl[id]) return;

@@ -461,29 +461,30 @@ static void put_node(FILE *f, const Graph *g, const Node *n) {
 
 /* The node, then each input: a leaf by its position among the leaves (and type), an
  * inlined value by its own key in parentheses. */
-static void put_key(FILE *f, const Graph *g, const char *inl, const int *leaf, int nleaf, int id) {
+static void put_key(FILE *f, const Graph *g, const char *inl, const int *leaf, int nleaf, int inplace, int id) {
   const Node *n = &g->nodes[id];
   put_node(f, g, n);
   for (int i = 0; i < n->nin; i++) {
     int x = n->in[i];
     if (inl[x]) {
       fputs(" (", f);
-      put_key(f, g, inl, leaf, nleaf, x);
+      put_key(f, g, inl, leaf, nleaf, inplace, x);
       fputc(')', f);
       continue;
     }
+    if (x == inplace) fputs(" OUT:", f); /* read from the output's bytes */
     for (int k = 0; k < nleaf; k++)
       if (leaf[k] == x) fprintf(f, " L%d:", k);
     put_shape(f, g->nodes[x].dtype, &g->nodes[x].shape);
   }
 }
 
-static char *body_key(const Graph *g, const char *inl, const int *leaf, int nleaf, int id) {
+static char *body_key(const Graph *g, const char *inl, const int *leaf, int nleaf, int inplace, int id) {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
   if (!f) abort();
-  put_key(f, g, inl, leaf, nleaf, id);
+  put_key(f, g, inl, leaf, nleaf, inplace, id);
   fclose(f);
   return buf;
 }
@@ -557,13 +558,14 @@ static LLVMValueRef emit_body(Em *e, const Node *n, const char *name, const int 
 
 /* The stored values the members of a kernel read, less the members themselves (a group
  * passes those in registers), distinct, in first-use order. */
-static int *kernel_leaves(const Graph *g, const char *inl, const int *mem, int nm, int *n) {
+static int *kernel_leaves(const Graph *g, const char *inl, const int *mem, int nm, int inplace, int *n) {
   int cap = 16, cnt = 0, *out = malloc(sizeof *out * (size_t)cap);
   if (!out) abort();
   for (int q = 0; q < nm; q++) {
     int nl, *lv = cg_leaves(g, inl, mem[q], &nl);
     for (int j = 0; j < nl; j++) {
       int dup = 0;
+      dup = lv[j] == inplace; /* read from the output pointer */
       for (int p = 0; p < nm && !dup; p++) dup = nm > 1 && mem[p] == lv[j];
       for (int p = 0; p < cnt && !dup; p++) dup = out[p] == lv[j];
       if (dup) continue;
@@ -580,7 +582,8 @@ static int *kernel_leaves(const Graph *g, const char *inl, const int *mem, int n
 static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bodies) {
   const Node *n = &e->g->nodes[k->node];
   int nm, *mem = cg_members(e->g, l, k->node, &nm);
-  int nleaf, *leaf = kernel_leaves(e->g, l->inl, mem, nm, &nleaf);
+  e->inplace = l->inplace[k->node];
+  int nleaf, *leaf = kernel_leaves(e->g, l->inl, mem, nm, e->inplace, &nleaf);
   e->leaf = leaf;
   e->nleaf = nleaf;
   int np = nm + nleaf + 2;
@@ -591,7 +594,7 @@ static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bod
     fn = emit_body(e, n, name, mem, nm);
     add_attr(e, fn, LLVMAttributeFunctionIndex, "alwaysinline", 0);
   } else {
-    char *key = body_key(e->g, l->inl, leaf, nleaf, k->node);
+    char *key = body_key(e->g, l->inl, leaf, nleaf, e->inplace, k->node);
     Body *bd = body_find(bodies, key);
     if (!bd->key) {
       bd->key = key;
@@ -625,6 +628,7 @@ static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bod
   free(mem);
   e->leaf = NULL;
   e->nleaf = 0;
+  e->inplace = -1;
 }
 
 int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out, Diag *d) {
@@ -645,6 +649,7 @@ int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out
   e.ptr = LLVMPointerTypeInContext(e.ctx, 0);
   e.vd = LLVMVoidTypeInContext(e.ctx);
   e.epi = -1;
+  e.inplace = -1;
   e.regval = calloc((size_t)(g->n ? g->n : 1), sizeof *e.regval);
   if (!e.regval) abort();
   Bodies bodies = {.cap = 16};

@@ -36,6 +36,7 @@ typedef struct Em {
                               (a member of a horizontal group) already in registers, or NULL */
   int epi;                 /* the kernel's FUSE_EPI contraction, or -1 */
   const Node *epik;        /* while the contraction is emitted: the kernel's own node */
+  int inplace;             /* the stored value the kernel overwrites (read from out), or -1 */
 } Em;
 
 /* A counted loop [lo, hi) with step 1. Values carried around the loop (accumulators) are

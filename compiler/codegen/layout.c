@@ -115,7 +115,29 @@ int cg_fused(const Graph *g, const char *inl, int id, int **rows, int *nrow) {
 
 /* Live ranges of the activation slots in kernel order, and their placement. A kernel
  * reads its leaves: the stored values its inlined inputs come from. */
-static int plan_act(const Graph *g, CgLayout *l, Diag *d) {
+/* An element-by-element kernel over its own elements (no row values, no epilogue). */
+static int elementwise_kernel(const Graph *g, const CgLayout *l, int id) {
+  OpClass c = op_info(g->nodes[id].op)->cls;
+  if (c != OPC_UNARY && c != OPC_BINARY && c != OPC_SELECT) return 0;
+  int *rows, nrow, epi = cg_fused(g, l->inl, id, &rows, &nrow);
+  free(rows);
+  return epi < 0 && nrow == 0;
+}
+
+/* bad[x] = 1 for each stored x that node id reads (through inlined values) along a path
+ * that is not elementwise ops and reshapes only: it reads x at other indices than its own. */
+static void same_index(const Graph *g, const char *inl, int id, int root, int ok, char *bad) {
+  if (!root && !inl[id]) {
+    if (!ok) bad[id] = 1;
+    return;
+  }
+  const Node *n = &g->nodes[id];
+  OpClass c = op_info(n->op)->cls;
+  int step = ok && (root || c == OPC_UNARY || c == OPC_BINARY || c == OPC_SELECT || n->op == OP_RESHAPE);
+  for (int k = 0; k < n->nin; k++) same_index(g, inl, n->in[k], 0, step, bad);
+}
+
+static int plan_act(const Graph *g, CgLayout *l, int fuse, Diag *d) {
   int64_t *pos = malloc(sizeof *pos * (size_t)(g->n ? g->n : 1));
   int *buf = malloc(sizeof *buf * (size_t)(g->n ? g->n : 1));
   MemBuf *b = calloc((size_t)(g->n ? g->n : 1), sizeof *b);
@@ -144,11 +166,36 @@ static int plan_act(const Graph *g, CgLayout *l, Diag *d) {
     }
     free(mem);
   }
+  /* in place: an elementwise kernel that is the last to read a buffer of its own size
+   * and dtype, at its own index only, writes over it (the two become one buffer) */
+  int *root = malloc(sizeof *root * (size_t)(nb ? nb : 1));
+  if (!root) abort();
+  for (int k = 0; k < nb; k++) root[k] = k;
+  for (int i = 0; i < g->n && fuse; i++) {
+    int own = buf[i];
+    if (own < 0 || !cg_is_kernel(g, l, i) || (l->group && l->group[i] >= 0) || !elementwise_kernel(g, l, i)) continue;
+    int nl, *lv = cg_leaves(g, l->inl, i, &nl);
+    char *bad = calloc((size_t)(i ? i : 1), 1);
+    if (!bad) abort();
+    same_index(g, l->inl, i, 1, 1, bad);
+    for (int k = 0; k < nl && l->inplace[i] < 0; k++) {
+      int x = lv[k], r = buf[x] >= 0 ? root[buf[x]] : -1;
+      if (r < 0 || bad[x] || b[r].end != pos[i] || b[r].bytes != b[own].bytes || g->nodes[x].dtype != g->nodes[i].dtype)
+        continue;
+      l->inplace[i] = x;
+      root[own] = r;
+      b[r].end = b[own].end;
+      b[own].bytes = 0; /* it lives in r's bytes */
+    }
+    free(bad);
+    free(lv);
+  }
   int64_t arena = memplan_place(b, nb, CG_ALIGN);
   int rc = memplan_check(b, nb, arena, d);
   l->act_lower_bound = memplan_lower_bound(b, nb);
   for (int i = 0; i < g->n && !rc; i++)
-    if (buf[i] >= 0) l->slot[i].offset = b[buf[i]].offset;
+    if (buf[i] >= 0) l->slot[i].offset = b[root[buf[i]]].offset;
+  free(root);
   l->size[CG_ACT] = arena;
   free(pos);
   free(buf);
@@ -171,6 +218,9 @@ int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d) {
   l->slot = calloc((size_t)(g->n ? g->n : 1), sizeof *l->slot);
   if (!l->slot) abort();
   l->inl = fuse_inline(g, fuse);
+  l->inplace = malloc(sizeof *l->inplace * (size_t)(g->n ? g->n : 1));
+  if (!l->inplace) abort();
+  for (int i = 0; i < g->n; i++) l->inplace[i] = -1;
   char *live = cg_live(g);
   if (fuse) l->group = fuse_groups(g, l->inl);
   for (int i = 0; i < g->n; i++) {
@@ -199,7 +249,7 @@ int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d) {
   }
   free(live);
   l->unplanned_act = l->size[CG_ACT];
-  if (plan && plan_act(g, l, d)) {
+  if (plan && plan_act(g, l, fuse, d)) {
     cg_layout_free(l);
     return -1;
   }
@@ -210,6 +260,7 @@ void cg_layout_free(CgLayout *l) {
   free(l->slot);
   free(l->inl);
   free(l->group);
+  free(l->inplace);
   memset(l, 0, sizeof *l);
 }
 
