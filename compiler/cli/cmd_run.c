@@ -16,14 +16,15 @@
 static const char *help =
     "usage: mimic run FILE --weights W.safetensors --input NAME=X.npy... [--output NAME=Y.npy...]\n"
     "                 [--engine=jit|interp] [--no-cache] [--no-fuse] [--no-plan] [--profile]\n"
-    "                 [-D name=value]... [--batch N]\n"
+    "                 [--threads N] [-D name=value]... [--batch N]\n"
     "Run the model. Each --output names a model output and where to write it; without any,\n"
     "every output is computed and summarised on stdout. The JIT (the default) compiles to\n"
     "native code and keeps the result in the compile cache ($XDG_CACHE_HOME/mimic);\n"
     "--engine=interp runs the reference interpreter, the oracle. --no-fuse compiles one\n"
     "kernel per primitive op, --no-plan lays the activations out one after another instead\n"
     "of memory-planning them (both for comparison). --profile times every kernel and\n"
-    "lists the slowest.\n";
+    "lists the slowest. --threads N splits every kernel's range across N threads (default:\n"
+    "the cores this process may use); results are the same bits for every N.\n";
 
 #define MAX_IO 32
 
@@ -58,6 +59,8 @@ int cmd_run(int argc, char **argv) {
   CliModel m = {0};
   const char *wpath = NULL, *v, *engine = "jit";
   int no_cache = 0, no_plan = 0, no_fuse = 0, profile = 0;
+  int64_t threads = sched_cores();
+  Sched *pool = NULL;
   char onames[MAX_IO][128];
   const char *opaths[MAX_IO], *ipaths[MAX_IO];
   char inames[MAX_IO][128];
@@ -76,7 +79,10 @@ int cmd_run(int argc, char **argv) {
     else if (!strcmp(argv[i], "--no-plan")) no_plan = 1;
     else if (!strcmp(argv[i], "--no-fuse")) no_fuse = 1;
     else if (!strcmp(argv[i], "--profile")) profile = 1;
-    else if ((v = cli_opt("--input", argc, argv, &i, &d))) {
+    else if ((v = cli_opt("--threads", argc, argv, &i, &d))) {
+      if (cli_parse_int(v, &threads) || threads < 1 || threads > 256)
+        diag_error(&d, SRCLOC_NONE, "--threads needs a whole number from 1 to 256, got '%s'", v);
+    } else if ((v = cli_opt("--input", argc, argv, &i, &d))) {
       if (nin == MAX_IO || cli_split_io(v, inames[nin], sizeof inames[0], &ipaths[nin]))
         diag_error(&d, SRCLOC_NONE, "--input needs NAME=FILE.npy, got '%s'", v);
       nin++;
@@ -124,18 +130,23 @@ int cmd_run(int argc, char **argv) {
   }
   if (has_weights && st_read(wpath, &ws, &d)) goto out;
   if (cli_bind(lowered, &ins, &ws, wpath, &d)) goto out;
-  char compiled[160] = "";
+  char compiled[200] = "";
   if (!strcmp(engine, "jit")) {
-    JitOptions jo = {.no_cache = no_cache, .no_plan = no_plan, .no_fuse = no_fuse, .profile = profile};
+    if (!(pool = sched_new((int)threads))) {
+      diag_error(&d, SRCLOC_NONE, "run: cannot start %lld threads", (long long)threads);
+      goto out;
+    }
+    JitOptions jo = {.no_cache = no_cache, .no_plan = no_plan, .no_fuse = no_fuse, .profile = profile, .sched = pool};
     prog = jit_compile(lowered, &jo, &d);
     if (!prog) {
       rc = EXIT_INTERNAL; /* the model was valid: a failure here is mimic's */
       goto out;
     }
     const JitStats *st = jit_stats(prog);
-    snprintf(compiled, sizeof compiled, ", compile %.3f s (%d kernels%s), activations %.2f MB (%.2f MB unplanned)",
-             st->compile_s, st->nkernels, st->cache_hit ? ", cached" : "", (double)st->region_bytes[CG_ACT] / 1e6,
-             (double)st->act_unplanned / 1e6);
+    snprintf(compiled, sizeof compiled,
+             ", compile %.3f s (%d kernels%s), activations %.2f MB (%.2f MB unplanned), %d thread%s", st->compile_s,
+             st->nkernels, st->cache_hit ? ", cached" : "", (double)st->region_bytes[CG_ACT] / 1e6,
+             (double)st->act_unplanned / 1e6, sched_threads(pool), sched_threads(pool) > 1 ? "s" : "");
   }
   double t2 = now();
   if (prog ? jit_run(prog, &ins, &ws, &outs, &d) : interp_run(lowered, &ins, &ws, &outs, &d)) goto out;
@@ -152,6 +163,7 @@ out:
   tset_free(&ws);
   tset_free(&outs);
   jit_free(prog);
+  sched_free(pool);
   ir_graph_free(g);
   ir_graph_free(pruned);
   ir_graph_free(lowered);

@@ -26,6 +26,7 @@ struct JitProgram {
   int nk;
   char *region[CG_NREGIONS]; /* allocated on first run, reused */
   int chunks;            /* JitOptions.chunks */
+  Sched *sched;          /* JitOptions.sched */
   double *ktime;         /* with JitOptions.profile: seconds per kernel, summed over runs */
   JitStats st;
 };
@@ -83,6 +84,7 @@ JitProgram *jit_compile(const Graph *g, const JitOptions *o, Diag *d) {
   if (!p) return NULL;
   p->g = g;
   p->chunks = o ? o->chunks : 0;
+  p->sched = o ? o->sched : NULL;
   CgTarget t = {0};
   void *obj = NULL;
   size_t n = 0;
@@ -192,7 +194,7 @@ int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, Te
       continue;
     }
     if (p->chunks <= 1) {
-      p->fn[i](base, 0, ext);
+      sched_run(p->sched, p->fn[i], base, ext);
       continue;
     }
     for (int c = p->chunks - 1; c >= 0; c--) /* pieces out of order: none may depend on another */

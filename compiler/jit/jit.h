@@ -4,6 +4,7 @@
 #ifndef MIMIC_JIT_H
 #define MIMIC_JIT_H
 #include "ir/ir.h"
+#include "sched_pool.h"
 #include "tensor.h"
 
 typedef struct JitOptions {
@@ -14,6 +15,8 @@ typedef struct JitOptions {
   int profile;            /* time every kernel (jit_profile prints the slowest) */
   int chunks;             /* > 1: call each kernel on this many pieces of its range, last
                            * piece first (exercises the kernel ABI's range contract) */
+  Sched *sched;           /* the threads that run each kernel's range (the caller owns it,
+                           * it must outlive the program); NULL: the calling thread alone */
 } JitOptions;
 
 typedef struct JitStats {
