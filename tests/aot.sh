@@ -121,6 +121,19 @@ if compile_and_compare "$d2" 2; then
   cmp -s "$d2/logits.txt" "$nb/logits.txt" || { echo "FAIL: the blob-only object gives other logits"; fail=1; }
   cmp -s "$d2/vit.bin" "$nb/vit.bin" || { echo "FAIL: the blob of --weights differs from that of --embed-weights"; fail=1; }
 
+  # the plain path (one kernel per primitive, no planning): the same logits, a larger arena
+  pp=$tmp/plain
+  mkdir -p "$pp"
+  (cd "$pp" && "$mimic" compile "$vit" -D depth=2 --batch 4 --weights "$d2/vit.safetensors" --weights-blob vit.bin \
+    --no-fuse --no-plan -o vit.o >compile.out 2>&1 && cc -std=c11 -O2 -I. "$example/main.c" vit.o -lm -lpthread -o classify &&
+    ./classify -n $n --blob vit.bin --logits logits.txt >/dev/null) ||
+    { echo "FAIL: an object compiled --no-fuse --no-plan"; cat "$pp/compile.out"; fail=1; }
+  agree "$pp/logits.txt" "$d2/logits.txt" 1e-4 >"$pp/agree" ||
+    { echo "FAIL: --no-fuse --no-plan logits differ from the fused object's: $(cat "$pp/agree")"; fail=1; }
+  act() { sed -n 's/^#define VIT_ACT_SIZE  *\([0-9]*\).*/\1/p' "$1"; }
+  [ "$(act "$pp/vit.h")" -gt "$(act "$d2/vit.h")" ] ||
+    { echo "FAIL: the plain object's arena ($(act "$pp/vit.h")) is not larger than the planned one's ($(act "$d2/vit.h"))"; fail=1; }
+
   # the object needs libc and libm only
   for o in "$d2/vit.o" "$nb/vit.o"; do
     nm -u "$o" | awk '{print $NF}' >"$tmp/undef"

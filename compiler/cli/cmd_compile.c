@@ -17,7 +17,7 @@
 static const char *help =
     "usage: mimic compile FILE -o NAME.o [--header NAME.h] [--name NAME] [--target TRIPLE] [--cpu CPU]\n"
     "                     [--embed-weights W.safetensors] [--weights W.safetensors --weights-blob W.bin]\n"
-    "                     [--output NAME]... [--batch N] [-D name=value]...\n"
+    "                     [--output NAME]... [--batch N] [--no-fuse] [--no-plan] [-D name=value]...\n"
     "Compile the model ahead of time into an object file and a C header (docs/aot.md). The\n"
     "object needs only libc and libm; its symbols and macros start with NAME (default: the\n"
     "model's name), which must be a C identifier.\n"
@@ -30,6 +30,8 @@ static const char *help =
     "                      --embed-weights, or of --weights W when nothing is embedded\n"
     "  --output NAME       keep only this output (repeatable; default: all of them)\n"
     "  --batch N           the batch size the object is built for (default 1)\n"
+    "  --no-fuse, --no-plan  one kernel per primitive op / activations one after another\n"
+    "                      (the plain path, for comparison; the default fuses and plans)\n"
     "  --train             compile the training step instead: forward, loss, backward and the\n"
     "                      optimizer update (inputs opt.lr, opt.wd, opt.step; outputs loss,\n"
     "                      grad_norm, new.<name>; NAME_commit applies the update). With it:\n"
@@ -49,6 +51,7 @@ typedef struct Args {
   const char *outs[MAX_OUT];
   int nout;
   int train;
+  int no_fuse, no_plan;               /* the plain path (passes/fuse.h, passes/memplan.h off) */
   TrainSpec spec;                     /* with --train */
 } Args;
 
@@ -72,6 +75,8 @@ static int parse(Args *a, int argc, char **argv, Diag *d) {
     else if ((v = cli_opt("--weights-blob", argc, argv, &i, d))) a->blob = v;
     else if ((v = cli_opt("--weights", argc, argv, &i, d))) a->weights = v;
     else if (!strcmp(argv[i], "--train")) a->train = 1;
+    else if (!strcmp(argv[i], "--no-fuse")) a->no_fuse = 1;
+    else if (!strcmp(argv[i], "--no-plan")) a->no_plan = 1;
     else if ((v = cli_opt("--loss", argc, argv, &i, d))) a->spec.loss = v;
     else if ((v = cli_opt("--optimizer", argc, argv, &i, d))) {
       if (!strcmp(v, "adamw")) a->spec.opt.kind = OPT_ADAMW;
@@ -202,7 +207,7 @@ int cmd_compile(int argc, char **argv) {
               : !(pruned = pass_prune(g, a.outs, a.nout, &d)) || !(low = pass_run(pruned, NULL, 0, &d)))
     goto out;
   rc = EXIT_INTERNAL; /* the model is valid: what fails in layout or codegen is mimic's */
-  if (cg_layout(low, &lay, &d)) goto out;
+  if (cg_layout_ex(low, !a.no_plan, !a.no_fuse, &lay, &d)) goto out;
   rc = EXIT_USER;
   int64_t batch = cli_is_mir(a.m.path) ? 0 : a.m.batch > 0 ? a.m.batch : 1;
   AotHeader h = {name, a.m.path, t.triple, t.cpu, batch, a.embed != NULL, a.train};
