@@ -74,9 +74,11 @@
  *      (no movement but broadcasts of one element) — their ranges laid end to end,
  *      and members that read each other at the same index, with the same shape and
  *      through elementwise ops only, computed together element by element (an
- *      optimizer's new weight, first and second moment in one pass); and reductions of
- *      a whole tensor to one value — one per step of the range (a gradient norm's sums
- *      of squares). The optimizer's update of every parameter becomes a few kernels.
+ *      optimizer's new weight, first and second moment in one pass); and reductions
+ *      whose own kernel is a single step (the outermost axis reduced: a gradient norm's
+ *      sums of squares, a bias's or a layer norm's gradient summed over the rows) — one
+ *      member per step of the range. The optimizer's update of every parameter becomes a
+ *      few kernels.
  * Everything else is stored. Without fusion (`--no-fuse`) only rule 2 applies.
  *
  * Fusion never changes a value: an inlined element is computed by the same code, in the

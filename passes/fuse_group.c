@@ -26,6 +26,33 @@ static int flat_tree(const Graph *g, const char *inl, int id, int root) {
 
 enum { KIND_NONE, KIND_FLAT, KIND_TOTAL };
 
+/* A reduction whose kernel is one step: its outermost axis of extent > 1 is reduced (a
+ * sum to a scalar, a bias's gradient summed over the rows), over a non-empty input. */
+static int one_step(const Graph *g, const Node *nd) {
+  const Shape *xs = &g->nodes[nd->in[0]].shape;
+  if (shape_numel(xs) <= 1) return 0;
+  int cnt;
+  const int64_t *axes = ir_attr_is(nd, "axes", &cnt);
+  for (int k = 0; k < xs->rank; k++) {
+    if (xs->d[k] == 1) continue;
+    for (int j = 0; j < cnt; j++)
+      if (axes[j] == k) return 1;
+    return 0;
+  }
+  return 0;
+}
+
+/* Whether node id's inlined tree holds only values computed element by element (no row
+ * values, no epilogue contraction). */
+static int plain_tree(const Graph *g, const char *inl, int id, int root) {
+  if (!root && !inl[id]) return 1;
+  if (!root && inl[id] != FUSE_INLINE) return 0;
+  const Node *n = &g->nodes[id];
+  for (int k = 0; k < n->nin; k++)
+    if (!plain_tree(g, inl, n->in[k], 0)) return 0;
+  return 1;
+}
+
 /* The stored values kernel k reads (through inlined ones), each once, with whether
  * every step to it is elementwise (so it is read at the kernel's own linear index). */
 static void reads(const Graph *g, const char *inl, int id, int root, int path_ok, int *out, char *ok, int *n) {
@@ -76,9 +103,7 @@ int *fuse_groups(const Graph *g, const char *inl) {
     for (int j = 0; j < m; j++) rd_n[buf[j]]++;
     int64_t numel = shape_numel(&nd->shape);
     if (numel > 0 && is_elementwise(nd->op) && flat_tree(g, inl, i, 1)) kind[i] = KIND_FLAT;
-    if (numel == 1 && op_info(nd->op)->cls == OPC_REDUCE && shape_numel(&g->nodes[nd->in[0]].shape) > 1 &&
-        flat_tree(g, inl, i, 1))
-      kind[i] = KIND_TOTAL;
+    if (op_info(nd->op)->cls == OPC_REDUCE && one_step(g, nd) && plain_tree(g, inl, i, 1)) kind[i] = KIND_TOTAL;
   }
   for (int i = 0; i < g->n; i++) {
     rd[i] = malloc(sizeof *rd[i] * (size_t)(rd_n[i] ? rd_n[i] : 1));

@@ -290,7 +290,7 @@ LLVMValueRef em_mul_add(Em *e, DType t, LLVMValueRef acc, LLVMValueRef a, LLVMVa
   return s;
 }
 
-static void em_reduce(Em *e) {
+void em_reduce(Em *e) {
   const Node *n = e->n;
   if (e->nrowc) { /* it reads values computed per row: it is a row reduction itself (fuse.h rule 5) */
     em_rows(e, e->lo, e->hi);

@@ -97,6 +97,8 @@ void em_strides(const Shape *s, int64_t *st);
 /* Rows of C per step of a matmul kernel's range (its micro-kernel's tile height). */
 #define EM_MATMUL_MR 4
 
+/* A reduction kernel's body over e->lo..e->hi (emit.c). */
+void em_reduce(Em *e);
 /* reductions: the identity of reduce_sum / reduce_max, and one combining step */
 LLVMValueRef em_reduce_identity(Em *e, OpKind op, DType t);
 LLVMValueRef em_combine(Em *e, OpKind op, DType t, LLVMValueRef acc, LLVMValueRef x);

@@ -1,7 +1,6 @@
 /* emit_group.c — the body of a horizontal group (passes/fuse.h rule 8).
  *
- * Whole-tensor reductions: step j of the range computes member j (a loop over its input,
- * accumulating in a register as em_reduce's innermost loop does).
+ * Reductions whose kernel is one step: step j of the range runs member j's (em_reduce).
  *
  * Elementwise members: members that read each other form a segment (same shape, read at
  * the same index); segments are laid end to end over the range, each member's element
@@ -23,19 +22,22 @@ static void seg_range(Em *e, int64_t off, int64_t n, LLVMValueRef *lo, LLVMValue
 }
 
 static void totals(Em *e, const int *members, const LLVMValueRef *outs, int n) {
-  for (int q = 0; q < n; q++) {
-    const Node *m = &e->g->nodes[members[q]];
-    int x = m->in[0];
-    LLVMValueRef lo, hi;
-    seg_range(e, q, 1, &lo, &hi);
-    Loop Lq, L;
-    loop_begin(e, &Lq, lo, hi); /* at most one step: whether the range holds member q */
-    LLVMValueRef i = loop_begin(e, &L, em_i64(e, 0), em_i64(e, shape_numel(&e->g->nodes[x].shape)));
-    LLVMValueRef acc = loop_carry(e, &L, em_reduce_identity(e, m->op, m->dtype));
-    Ix ix = ix_of_lin(&e->g->nodes[x].shape, i);
-    LLVMValueRef next = em_combine(e, m->op, m->dtype, acc, em_value(e, x, &ix));
-    loop_end(e, &L, &next);
-    em_store(e, m->dtype, outs[q], em_i64(e, 0), acc);
+  const Node *kn = e->n;
+  LLVMValueRef lo = e->lo, hi = e->hi, out = e->out;
+  for (int q = 0; q < n; q++) { /* step q of the range: member q's whole reduction (one step) */
+    LLVMValueRef a, b;
+    seg_range(e, q, 1, &a, &b);
+    Loop Lq;
+    loop_begin(e, &Lq, a, b); /* at most one pass: whether the range holds step q */
+    e->n = &e->g->nodes[members[q]];
+    e->out = outs[q];
+    e->lo = em_i64(e, 0);
+    e->hi = em_i64(e, 1);
+    em_reduce(e);
+    e->n = kn;
+    e->out = out;
+    e->lo = lo;
+    e->hi = hi;
     loop_end(e, &Lq, NULL);
   }
 }
