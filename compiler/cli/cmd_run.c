@@ -2,6 +2,7 @@
  * computed, and only the inputs they depend on are needed. Without --batch, the batch of
  * a YAML model is read off the inputs: the model is built at two batch sizes to see which
  * extents follow it, and the given arrays fix its value. */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,7 +17,7 @@
 static const char *help =
     "usage: mimic run FILE --weights W.safetensors --input NAME=X.npy... [--output NAME=Y.npy...]\n"
     "                 [--engine=jit|interp] [--no-cache] [--no-fuse] [--no-plan] [--profile]\n"
-    "                 [--threads N] [-D name=value]... [--batch N]\n"
+    "                 [--threads N] [--repeat N] [-D name=value]... [--batch N]\n"
     "Run the model. Each --output names a model output and where to write it; without any,\n"
     "every output is computed and summarised on stdout. The JIT (the default) compiles to\n"
     "native code and keeps the result in the compile cache ($XDG_CACHE_HOME/mimic);\n"
@@ -24,7 +25,8 @@ static const char *help =
     "kernel per primitive op, --no-plan lays the activations out one after another instead\n"
     "of memory-planning them (both for comparison). --profile times every kernel and\n"
     "lists the slowest. --threads N splits every kernel's range across N threads (default:\n"
-    "the cores this process may use); results are the same bits for every N.\n";
+    "the cores this process may use); results are the same bits for every N. --repeat N\n"
+    "runs the model N times and reports the median run time (and the fastest).\n";
 
 #define MAX_IO 32
 
@@ -59,7 +61,7 @@ int cmd_run(int argc, char **argv) {
   CliModel m = {0};
   const char *wpath = NULL, *v, *engine = "jit";
   int no_cache = 0, no_plan = 0, no_fuse = 0, profile = 0;
-  int64_t threads = sched_cores();
+  int64_t threads = sched_cores(), repeat = 1;
   Sched *pool = NULL;
   char onames[MAX_IO][128];
   const char *opaths[MAX_IO], *ipaths[MAX_IO];
@@ -82,6 +84,9 @@ int cmd_run(int argc, char **argv) {
     else if ((v = cli_opt("--threads", argc, argv, &i, &d))) {
       if (cli_parse_int(v, &threads) || threads < 1 || threads > 256)
         diag_error(&d, SRCLOC_NONE, "--threads needs a whole number from 1 to 256, got '%s'", v);
+    } else if ((v = cli_opt("--repeat", argc, argv, &i, &d))) {
+      if (cli_parse_int(v, &repeat) || repeat < 1 || repeat > 100000)
+        diag_error(&d, SRCLOC_NONE, "--repeat needs a whole number from 1 to 100000, got '%s'", v);
     } else if ((v = cli_opt("--input", argc, argv, &i, &d))) {
       if (nin == MAX_IO || cli_split_io(v, inames[nin], sizeof inames[0], &ipaths[nin]))
         diag_error(&d, SRCLOC_NONE, "--input needs NAME=FILE.npy, got '%s'", v);
@@ -148,11 +153,31 @@ int cmd_run(int argc, char **argv) {
              st->nkernels, st->cache_hit ? ", cached" : "", (double)st->region_bytes[CG_ACT] / 1e6,
              (double)st->act_unplanned / 1e6, sched_threads(pool), sched_threads(pool) > 1 ? "s" : "");
   }
-  double t2 = now();
-  if (prog ? jit_run(prog, &ins, &ws, &outs, &d) : interp_run(lowered, &ins, &ws, &outs, &d)) goto out;
-  double t3 = now();
-  printf("%s: batch %lld, %d nodes after the pipeline; build %.3f s%s, run (%s) %.3f s\n", g->name,
-         (long long)(batch ? batch : 1), lowered->n, t1 - t0, compiled, engine, t3 - t2);
+  double *times = calloc((size_t)repeat, sizeof *times);
+  if (!times) abort();
+  for (int64_t r = 0; r < repeat; r++) { /* the outputs of the last run are kept */
+    if (r) tset_free(&outs), tset_init(&outs);
+    double t2 = now();
+    if (prog ? jit_run(prog, &ins, &ws, &outs, &d) : interp_run(lowered, &ins, &ws, &outs, &d)) {
+      free(times);
+      goto out;
+    }
+    times[r] = now() - t2;
+  }
+  double fastest = times[0];
+  for (int64_t r = 1; r < repeat; r++) fastest = times[r] < fastest ? times[r] : fastest;
+  for (int64_t r = 1; r < repeat; r++) /* insertion sort: the median */
+    for (int64_t q = r; q > 0 && times[q] < times[q - 1]; q--) {
+      double x = times[q];
+      times[q] = times[q - 1];
+      times[q - 1] = x;
+    }
+  double median = repeat % 2 ? times[repeat / 2] : 0.5 * (times[repeat / 2 - 1] + times[repeat / 2]);
+  free(times);
+  char reps[80] = "";
+  if (repeat > 1) snprintf(reps, sizeof reps, " (median of %lld runs; fastest %.6f s)", (long long)repeat, fastest);
+  printf("%s: batch %lld, %d nodes after the pipeline; build %.3f s%s, run (%s) %.6f s%s\n", g->name,
+         (long long)(batch ? batch : 1), lowered->n, t1 - t0, compiled, engine, median, reps);
   for (int i = 0; i < nout; i++)
     if (npy_write(opaths[i], tset_get(&outs, onames[i]), &d)) goto out;
   for (int i = 0; i < outs.n; i++) summarise(outs.names[i], outs.t[i]);
