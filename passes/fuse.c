@@ -97,9 +97,9 @@ static int reshape_strides(const Shape *from, const int64_t *st, const Shape *to
 }
 
 int fuse_view(const Graph *g, const char *inl, int id, FuseView *v) {
-  int chain[IR_MAX_VIEW], n = 0, x = id;
+  int chain[FUSE_MAX_VIEW], n = 0, x = id;
   while (view_op(g->nodes[x].op) && (x == id || (inl ? inl[x] != 0 : !is_output(g, x)))) {
-    if (n == IR_MAX_VIEW) return 0;
+    if (n == FUSE_MAX_VIEW) return 0;
     chain[n++] = x;
     x = g->nodes[x].in[0];
   }

@@ -99,7 +99,7 @@ enum {
 #define FUSE_RECOMPUTE_READERS 4
 
 /* A strided view: node elements x read base's element off + sum_k x_k st_k. */
-#define IR_MAX_VIEW 16 /* movement ops a view may compose */
+#define FUSE_MAX_VIEW 16 /* movement ops a view may compose */
 typedef struct FuseView {
   int base;                /* the stored node beneath */
   int64_t off;             /* element offset into it */
