@@ -277,7 +277,7 @@ static int check_rows(Walk *w, const char *live) {
   return undone;
 }
 
-static char *live_nodes(const Graph *g) {
+char *fuse_live(const Graph *g) {
   char *live = calloc((size_t)(g->n ? g->n : 1), 1);
   if (!live) abort();
   for (int k = 0; k < g->nout; k++) live[g->outs[k].id] = 1;
@@ -451,7 +451,7 @@ char *fuse_inline(const Graph *g, int fuse) {
     if (inl[i]) cost[i] = own + in_cost;
   }
   if (fuse) { /* rule 5: drop the candidates their kernels cannot take, until none is left */
-    char *live = live_nodes(g);
+    char *live = fuse_live(g);
     Walk w = {.g = g, .inl = inl};
     w.stamp = malloc(sizeof *w.stamp * (size_t)n);
     w.dep = malloc((size_t)n);

@@ -115,6 +115,9 @@ int fuse_view(const Graph *g, const char *inl, int id, FuseView *v);
  * With fuse = 0, only non-output reshapes are inlined. */
 char *fuse_inline(const Graph *g, int fuse);
 
+/* Per node, whether an output needs it (calloc'd flags; the caller frees). */
+char *fuse_live(const Graph *g);
+
 /* Rule 8 under the decisions inl (fuse_inline's): per node, the id of its group's last
  * member (where the group's one kernel runs), or -1 when it is not in a group of two or
  * more. malloc'd; the caller frees. */

@@ -75,12 +75,8 @@ static void reads(const Graph *g, const char *inl, int id, int root, int path_ok
 int *fuse_groups(const Graph *g, const char *inl) {
   int n = g->n ? g->n : 1;
   int *group = malloc(sizeof *group * (size_t)n);
-  char *kind = calloc((size_t)n, 1), *live = calloc((size_t)n, 1);
-  if (!group || !kind || !live) abort();
-  for (int k = 0; k < g->nout; k++) live[g->outs[k].id] = 1;
-  for (int i = g->n - 1; i >= 0; i--)
-    if (live[i])
-      for (int k = 0; k < g->nodes[i].nin; k++) live[g->nodes[i].in[k]] = 1;
+  char *kind = calloc((size_t)n, 1), *live = fuse_live(g);
+  if (!group || !kind) abort();
   /* the kernels, what they read, and each stored value's readers (ascending kernel ids) */
   int *rd_n = calloc((size_t)n, sizeof *rd_n), **rd = calloc((size_t)n, sizeof *rd);
   int **lv = calloc((size_t)n, sizeof *lv), *nlv = calloc((size_t)n, sizeof *nlv);

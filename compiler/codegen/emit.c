@@ -222,19 +222,26 @@ LLVMValueRef em_combine(Em *e, OpKind op, DType t, LLVMValueRef acc, LLVMValueRe
 }
 
 /* The reduction `id` (over its input's last axis) of row r: a loop along the row. */
+/* An index over shape s whose leading axes are those of row r (the last axis is the
+ * caller's to set). */
+static Ix row_index(Em *e, const Shape *s, LLVMValueRef r) {
+  Ix x = {.shape = *s, .multi = 1};
+  if (s->rank > 1) {
+    Shape lead = *s;
+    lead.rank--;
+    Ix rx = ix_of_lin(&lead, r);
+    ix_multi(e, &rx);
+    for (int k = 0; k < lead.rank; k++) x.d[k] = rx.d[k];
+  }
+  return x;
+}
+
 static LLVMValueRef row_reduce(Em *e, int id, LLVMValueRef r) {
   const Node *n = &e->g->nodes[id];
   int x = n->in[0];
   const Shape *xs = &e->g->nodes[x].shape;
   int64_t C = xs->d[xs->rank - 1];
-  Ix ix = {.shape = *xs, .multi = 1};
-  if (xs->rank > 1) { /* the row's multi-index over the leading axes */
-    Shape lead = *xs;
-    lead.rank--;
-    Ix rx = ix_of_lin(&lead, r);
-    ix_multi(e, &rx);
-    for (int k = 0; k < lead.rank; k++) ix.d[k] = rx.d[k];
-  }
+  Ix ix = row_index(e, xs, r);
   Loop L;
   LLVMValueRef c = loop_begin(e, &L, em_i64(e, 0), em_i64(e, C));
   LLVMValueRef acc = loop_carry(e, &L, em_reduce_identity(e, n->op, n->dtype));
@@ -256,14 +263,7 @@ void em_rows(Em *e, LLVMValueRef rlo, LLVMValueRef rhi) {
   } else {
     const Shape *s = &n->shape;
     int64_t C = s->rank ? s->d[s->rank - 1] : 1;
-    Ix x = {.shape = *s, .multi = 1};
-    if (s->rank > 1) { /* the row's multi-index over the leading axes */
-      Shape lead = *s;
-      lead.rank--;
-      Ix rx = ix_of_lin(&lead, r);
-      ix_multi(e, &rx);
-      for (int k = 0; k < lead.rank; k++) x.d[k] = rx.d[k];
-    }
+    Ix x = row_index(e, s, r);
     LLVMValueRef c = loop_begin(e, &Lc, em_i64(e, 0), em_i64(e, C));
     if (s->rank) x.d[s->rank - 1] = c;
     x.lin = em_add(e, em_mulc(e, r, C), c);

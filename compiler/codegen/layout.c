@@ -27,13 +27,7 @@ static int64_t round_up(int64_t v) {
 }
 
 char *cg_live(const Graph *g) {
-  char *live = calloc((size_t)(g->n ? g->n : 1), 1);
-  if (!live) abort();
-  for (int k = 0; k < g->nout; k++) live[g->outs[k].id] = 1;
-  for (int i = g->n - 1; i >= 0; i--)
-    if (live[i])
-      for (int k = 0; k < g->nodes[i].nin; k++) live[g->nodes[i].in[k]] = 1;
-  return live;
+  return fuse_live(g);
 }
 
 int cg_is_output(const Graph *g, int id) {
