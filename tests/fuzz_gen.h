@@ -30,6 +30,7 @@ typedef struct Stats {
   long views;            /* matmul operands read through inlined permutes, slices, broadcasts */
   long grouped;          /* kernels run inside a horizontal group (rule 8) */
   long inplace;          /* kernels writing over their dying input (CgLayout.inplace) */
+  long packed;           /* 2-D f32 A·Bᵀ matmuls at least a panel wide */
 } Stats;
 
 /* ---- random numbers, nodes and what is known about them ---- */
@@ -425,7 +426,8 @@ static int b_matmul(Fuzz *F) {
   if (s.rank < 2 || s.rank > 4) a = reshape(F, a, s = factor(F, shape_numel(&s)));
   if (s.rank < 2) a = reshape(F, a, s = shape_of(2, (int64_t[]){1, shape_numel(&s)}));
   int ta = rnd(F, 2), tb = rnd(F, 2), r = s.rank;
-  int64_t k = ta ? s.d[r - 2] : s.d[r - 1], n = 1 + rnd(F, 6);
+  /* mostly narrow; sometimes past a 32-column panel, with a remainder (the packed path) */
+  int64_t k = ta ? s.d[r - 2] : s.d[r - 1], n = chance(F, 0.25) ? 32 + rnd(F, 40) : 1 + rnd(F, 6);
   Shape bs = s;
   bs.d[r - 2] = tb ? n : k, bs.d[r - 1] = tb ? k : n;
   int b = fit(F, bound(F, get(F, t, ERR32)), bs), swap = chance(F, 0.5);

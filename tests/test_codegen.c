@@ -369,7 +369,10 @@ static void test_index(void) {
 /* ---- contraction ---- */
 
 static void test_matmul(void) {
-  int64_t dims[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 33, 19}, {4, 0, 6}, {2, 64, 16}, {1, 129, 3}};
+  /* the last three take emit_matmul.c's packed panels as A·Bᵀ in f32: a partial row
+   * group and columns past the last panel, one-wide k, chunks of row groups */
+  int64_t dims[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 33, 19}, {4, 0, 6}, {2, 64, 16}, {1, 129, 3},
+                       {50, 37, 70}, {5, 1, 32}, {130, 64, 96}};
   DType ts[2] = {DT_F32, DT_F64};
   for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++)
     for (int ta = 0; ta < 2; ta++)
@@ -383,6 +386,19 @@ static void test_matmul(void) {
           out(ir_matmul(G, inp(ts[ti], a2, -2, 2), inp(ts[ti], b2, -2, 2), ta, tb, LOC, &D));
           finish("matmul");
         }
+}
+
+/* The packed path with what fusion brings to it: a fused epilogue (bias, tanh) and a
+ * weight read through a view (a slice of a larger stored tensor). */
+static void test_matmul_packed(void) {
+  int64_t M = 66, K = 48, N = 80;
+  begin();
+  int a = inp(DT_F32, SH(M, K), -1, 1), big = inp(DT_F32, SH(N + 5, K + 2), -1, 1);
+  int w = ir_slice(G, big, (int64_t[]){3, 1}, (int64_t[]){N + 3, K + 1}, (int64_t[]){1, 1}, LOC, &D);
+  int mm = ir_matmul(G, a, w, 0, 1, LOC, &D);
+  int y = ir_unary(G, OP_TANH, ir_binary_bc(G, OP_ADD, mm, inp(DT_F32, SH(N), -1, 1), LOC, &D), LOC, &D);
+  out(y);
+  finish("matmul, packed, epilogue and view");
 }
 
 static void test_conv(void) {
@@ -608,6 +624,7 @@ int main(void) {
   RUN(test_move);
   RUN(test_index);
   RUN(test_matmul);
+  RUN(test_matmul_packed);
   RUN(test_conv);
   RUN(test_random);
   RUN(test_fused_patterns);

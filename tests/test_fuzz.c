@@ -246,6 +246,9 @@ static int run_seed(uint64_t seed, int verbose, Stats *st) {
         st->grouped += l.group && l.group[i] >= 0;
         st->inplace += l.inplace[i] >= 0;
         st->recomputed += l.inl[i] == FUSE_INLINE && rd[i] > 1 && (cl == OPC_UNARY || cl == OPC_BINARY || cl == OPC_SELECT);
+        const Node *mm = &c.g->nodes[i];
+        st->packed += mm->op == OP_MATMUL && mm->shape.rank == 2 && mm->dtype == DT_F32 && ir_attr_i(mm, "tb") &&
+                      !ir_attr_i(mm, "ta") && mm->shape.d[1] >= 32; /* emit_matmul.c's packed panels */
         for (int k = 0; k < c.g->nodes[i].nin && c.g->nodes[i].op == OP_MATMUL; k++) {
           const Node *x = &c.g->nodes[c.g->nodes[i].in[k]];
           st->views += l.inl[x - c.g->nodes] && x->op != OP_RESHAPE; /* read through a permute, slice or broadcast */
@@ -286,8 +289,8 @@ int main(void) {
     if (op_is_primitive((OpKind)k) && k != OP_WEIGHT) fprintf(stderr, " %s %ld", op_info((OpKind)k)->name, st.ops[k]);
   fprintf(stderr, "\ndtypes:");
   for (int t = DT_F32; t <= DT_BOOL; t++) fprintf(stderr, " %s %ld", dtype_name((DType)t), st.dtypes[t]);
-  fprintf(stderr, "\nfusion: %ld stored, %ld inlined (%ld recomputed in several readers), %ld row values, %ld epilogue contractions, %ld matmul operands read through views, %ld kernels in horizontal groups, %ld in place\n",
-          st.fused[FUSE_STORED], st.fused[FUSE_INLINE], st.recomputed, st.fused[FUSE_ROW], st.fused[FUSE_EPI], st.views, st.grouped, st.inplace);
+  fprintf(stderr, "\nfusion: %ld stored, %ld inlined (%ld recomputed in several readers), %ld row values, %ld epilogue contractions, %ld matmul operands read through views, %ld kernels in horizontal groups, %ld in place, %ld matmuls on packed panels\n",
+          st.fused[FUSE_STORED], st.fused[FUSE_INLINE], st.recomputed, st.fused[FUSE_ROW], st.fused[FUSE_EPI], st.views, st.grouped, st.inplace, st.packed);
   /* the suite must reach every fusion rule, or passing it proves little about them */
   if (count >= 100) {
     CHECK(st.fused[FUSE_ROW] >= count / 50);
@@ -296,6 +299,7 @@ int main(void) {
     CHECK(st.views >= count / 50);
     CHECK(st.grouped >= count / 50);
     CHECK(st.inplace >= 1);
+    CHECK(st.packed >= 1);
   }
   check_failures += st.fails;
   return CHECK_DONE();

@@ -234,6 +234,113 @@ static void matmul_tiles_nn(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef ba
   loop_end(e, &Lb, NULL);
 }
 
+/* ---- packed panels ----
+ *
+ * C = A Bᵀ of a 2-D matmul (a linear layer: B is the weight, [N, K]) with N >= PW: per
+ * chunk of CH row groups of the range, per panel of PW columns, Bᵀ's panel is packed
+ * k-major into a stack buffer (K x PW floats, contiguous), and each group of MR rows
+ * takes the MR x PW tile: per k, MR broadcast elements of A times PW/VW vectors of the
+ * panel, no horizontal sums. The chunk's C stays in cache for its epilogue; repacking per
+ * chunk costs 1/(2 CH MR) of the products. */
+
+#define PW 32       /* panel width: two 16-lane vectors */
+#define CH 16       /* row groups per chunk (64 rows) */
+#define PACK_K 2048 /* the largest K packed (a 256 KB panel on the stack) */
+
+static void packed_tile(Em *e, const Opnd *a, LLVMValueRef buf, LLVMValueRef m0, int rows, LLVMValueRef n0, int64_t K,
+                        int64_t N) {
+  LLVMTypeRef ft = e->f32, vt = LLVMVectorType(ft, 16);
+  LLVMValueRef acc[MR * 2], next[MR * 2];
+  Loop Lk;
+  LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
+  for (int q = 0; q < rows * 2; q++) acc[q] = loop_carry(e, &Lk, LLVMConstNull(vt));
+  LLVMValueRef bv[2];
+  for (int j = 0; j < 2; j++) bv[j] = vload(e, vt, ft, buf, em_add(e, em_mulc(e, k, PW), em_i64(e, 16 * j)), DT_F32);
+  for (int i = 0; i < rows; i++) {
+    LLVMValueRef a1 = load(e, a, em_add(e, m0, em_i64(e, i)), k);
+    LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(vt), a1, em_i32(e, 0), "");
+    LLVMValueRef splat = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(e->i32, 16)), "");
+    for (int j = 0; j < 2; j++) {
+      LLVMValueRef args[3] = {splat, bv[j], acc[i * 2 + j]};
+      next[i * 2 + j] = em_intrinsic(e, "llvm.fmuladd", vt, args, 3);
+    }
+  }
+  loop_end(e, &Lk, next);
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < 2; j++) {
+      LLVMValueRef ix = em_add(e, em_mulc(e, em_add(e, m0, em_i64(e, i)), N), em_add(e, n0, em_i64(e, 16 * j)));
+      LLVMValueRef st = LLVMBuildStore(e->b, acc[i * 2 + j], LLVMBuildInBoundsGEP2(e->b, ft, e->out, &ix, 1, ""));
+      LLVMSetAlignment(st, 4);
+    }
+}
+
+static void matmul_packed(Em *e, const Opnd *a, const Opnd *b) {
+  const Shape *os = &e->n->shape;
+  int64_t M = os->d[0], N = os->d[1], K = a->shape.d[1], P = N / PW;
+  /* the panel buffer: a static alloca in the entry block */
+  LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b), entry = LLVMGetEntryBasicBlock(e->fn);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (first) LLVMPositionBuilderBefore(e->b, first);
+  else LLVMPositionBuilderAtEnd(e->b, entry);
+  LLVMValueRef buf = LLVMBuildAlloca(e->b, LLVMArrayType(e->f32, (unsigned)(K * PW)), "panel");
+  LLVMSetAlignment(buf, 64);
+  LLVMPositionBuilderAtEnd(e->b, cur);
+  Loop Lc, Lp, Lj, Lk, Lg, Lr;
+  LLVMValueRef zero = em_i64(e, 0);
+  Opnd aa = *a, bb = *b;
+  batch_offset(e, &aa, os, zero); /* no batch axes: the views' offsets */
+  batch_offset(e, &bb, os, zero);
+  /* chunks of CH groups: [g0, min(g0 + CH, hi)) */
+  LLVMValueRef nchunks = LLVMBuildUDiv(e->b, em_add(e, LLVMBuildNSWSub(e->b, e->hi, e->lo, ""), em_i64(e, CH - 1)),
+                                       em_i64(e, CH), "");
+  LLVMValueRef ci = loop_begin(e, &Lc, zero, nchunks);
+  LLVMValueRef g0 = em_add(e, e->lo, em_mulc(e, ci, CH));
+  LLVMValueRef g1 = em_add(e, g0, em_i64(e, CH));
+  g1 = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, g1, e->hi, ""), g1, e->hi, "");
+  LLVMValueRef p = loop_begin(e, &Lp, zero, em_i64(e, P));
+  LLVMValueRef n0 = em_mulc(e, p, PW);
+  /* pack Bᵀ[:, n0:n0+PW]: buf[k*PW + j] = B[n0 + j, k] */
+  LLVMValueRef j = loop_begin(e, &Lj, zero, em_i64(e, PW));
+  LLVMValueRef k = loop_begin(e, &Lk, zero, em_i64(e, K));
+  LLVMValueRef v = load(e, &bb, em_add(e, n0, j), k);
+  LLVMValueRef bi = em_add(e, em_mulc(e, k, PW), j);
+  LLVMBuildStore(e->b, v, LLVMBuildInBoundsGEP2(e->b, e->f32, buf, &bi, 1, ""));
+  loop_end(e, &Lk, NULL);
+  loop_end(e, &Lj, NULL);
+  /* the chunk's groups: full groups take MR x PW tiles, the last partial one row tiles */
+  LLVMValueRef g = loop_begin(e, &Lg, g0, g1);
+  LLVMValueRef m0 = em_mulc(e, g, MR);
+  LLVMValueRef rows = LLVMBuildSub(e->b, em_i64(e, M), m0, "");
+  LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "pfull"),
+                    part = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "ppart"),
+                    join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "pjoin");
+  LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, rows, em_i64(e, MR), ""), full, part);
+  LLVMPositionBuilderAtEnd(e->b, full);
+  packed_tile(e, &aa, buf, m0, MR, n0, K, N);
+  LLVMBuildBr(e->b, join);
+  LLVMPositionBuilderAtEnd(e->b, part);
+  LLVMValueRef r = loop_begin(e, &Lr, zero, rows);
+  packed_tile(e, &aa, buf, em_add(e, m0, r), 1, n0, K, N);
+  loop_end(e, &Lr, NULL);
+  LLVMBuildBr(e->b, join);
+  LLVMPositionBuilderAtEnd(e->b, join);
+  loop_end(e, &Lg, NULL);
+  loop_end(e, &Lp, NULL);
+  /* the columns past the last panel, and the epilogue, per group */
+  LLVMValueRef g2 = loop_begin(e, &Lg, g0, g1);
+  LLVMValueRef m1 = em_mulc(e, g2, MR);
+  LLVMValueRef rows2 = LLVMBuildSub(e->b, em_i64(e, M), m1, "");
+  rows2 = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, rows2, em_i64(e, MR), ""), rows2, em_i64(e, MR), "");
+  if (P * PW < N) {
+    LLVMValueRef i = loop_begin(e, &Lr, zero, rows2);
+    matmul_row(e, &aa, &bb, zero, em_add(e, m1, i), em_i64(e, P * PW));
+    loop_end(e, &Lr, NULL);
+  }
+  if (e->epik && e->epik->op != OP_PERMUTE) em_epilogue(e, m1, em_add(e, m1, rows2));
+  loop_end(e, &Lg, NULL);
+  loop_end(e, &Lc, NULL);
+}
+
 void em_matmul(Em *e) {
   const Node *n = e->n;
   const Shape *os = &n->shape;
@@ -242,6 +349,12 @@ void em_matmul(Em *e) {
   Opnd a, b;
   operand(e, 0, &a);
   operand(e, 1, &b);
+  int64_t K0 = ta ? a.shape.d[r - 2] : a.shape.d[r - 1];
+  if (r == 2 && tb && !ta && n->dtype == DT_F32 && a.p && b.p && N >= PW && K0 <= PACK_K &&
+      !(e->epik && e->epik->op == OP_PERMUTE)) {
+    matmul_packed(e, &a, &b);
+    return;
+  }
   int64_t vw2 = n->dtype == DT_F64 ? 16 : 32; /* columns of an A·B tile */
   int flt = dtype_is_float(n->dtype) && a.p && b.p;
   int tiles_t = flt && tb && !ta && a.st[r - 1] == 1 && b.st[r - 1] == 1 && N >= NR; /* A·Bᵀ */
