@@ -238,19 +238,20 @@ static void matmul_tiles_nn(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef ba
  *
  * C = A Bᵀ of a 2-D matmul (a linear layer: B is the weight, [N, K]) with N >= PW: per
  * chunk of CH row groups of the range, per panel of PW columns, Bᵀ's panel is packed
- * k-major into a stack buffer (K x PW floats, contiguous), and each group of MR rows
- * takes the MR x PW tile: per k, MR broadcast elements of A times PW/VW vectors of the
- * panel, no horizontal sums. The chunk's C stays in cache for its epilogue; repacking per
+ * k-major into a stack buffer (K x PW floats, contiguous), and the chunk's rows take
+ * TR x PW tiles: per k, TR broadcast elements of A times PW/VW vectors of the panel,
+ * no horizontal sums. The chunk's C stays in cache for its epilogue; repacking per
  * chunk costs 1/(2 CH MR) of the products. */
 
 #define PW 32       /* panel width: two 16-lane vectors */
 #define CH 16       /* row groups per chunk (64 rows) */
 #define PACK_K 2048 /* the largest K packed (a 256 KB panel on the stack) */
+#define TR 8        /* rows of a tile: 16 accumulators hide the multiply-add latency */
 
 static void packed_tile(Em *e, const Opnd *a, LLVMValueRef buf, LLVMValueRef m0, int rows, LLVMValueRef n0, int64_t K,
                         int64_t N) {
   LLVMTypeRef ft = e->f32, vt = LLVMVectorType(ft, 16);
-  LLVMValueRef acc[MR * 2], next[MR * 2];
+  LLVMValueRef acc[TR * 2], next[TR * 2];
   Loop Lk;
   LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
   for (int q = 0; q < rows * 2; q++) acc[q] = loop_carry(e, &Lk, LLVMConstNull(vt));
@@ -307,24 +308,16 @@ static void matmul_packed(Em *e, const Opnd *a, const Opnd *b) {
   LLVMBuildStore(e->b, v, LLVMBuildInBoundsGEP2(e->b, e->f32, buf, &bi, 1, ""));
   loop_end(e, &Lk, NULL);
   loop_end(e, &Lj, NULL);
-  /* the chunk's groups: full groups take MR x PW tiles, the last partial one row tiles */
-  LLVMValueRef g = loop_begin(e, &Lg, g0, g1);
-  LLVMValueRef m0 = em_mulc(e, g, MR);
-  LLVMValueRef rows = LLVMBuildSub(e->b, em_i64(e, M), m0, "");
-  LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "pfull"),
-                    part = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "ppart"),
-                    join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "pjoin");
-  LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, rows, em_i64(e, MR), ""), full, part);
-  LLVMPositionBuilderAtEnd(e->b, full);
-  packed_tile(e, &aa, buf, m0, MR, n0, K, N);
-  LLVMBuildBr(e->b, join);
-  LLVMPositionBuilderAtEnd(e->b, part);
-  LLVMValueRef r = loop_begin(e, &Lr, zero, rows);
-  packed_tile(e, &aa, buf, em_add(e, m0, r), 1, n0, K, N);
-  loop_end(e, &Lr, NULL);
-  LLVMBuildBr(e->b, join);
-  LLVMPositionBuilderAtEnd(e->b, join);
+  /* the chunk's rows [r0, r1): TR x PW tiles, then one row at a time */
+  LLVMValueRef r0 = em_mulc(e, g0, MR), r1 = em_mulc(e, g1, MR);
+  r1 = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, r1, em_i64(e, M), ""), r1, em_i64(e, M), "");
+  LLVMValueRef tiles = LLVMBuildSDiv(e->b, LLVMBuildNSWSub(e->b, r1, r0, ""), em_i64(e, TR), "");
+  LLVMValueRef t = loop_begin(e, &Lg, zero, tiles);
+  packed_tile(e, &aa, buf, em_add(e, r0, em_mulc(e, t, TR)), TR, n0, K, N);
   loop_end(e, &Lg, NULL);
+  LLVMValueRef r = loop_begin(e, &Lr, em_add(e, r0, em_mulc(e, tiles, TR)), r1);
+  packed_tile(e, &aa, buf, r, 1, n0, K, N);
+  loop_end(e, &Lr, NULL);
   loop_end(e, &Lp, NULL);
   /* the columns past the last panel, and the epilogue, per group */
   LLVMValueRef g2 = loop_begin(e, &Lg, g0, g1);
