@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh — the quick start. `./run.sh demo` runs the main job, `./run.sh test` the test
+# run.sh — the quick start. `./run.sh demo` runs the main job (the BEiT pipeline on
+# Fashion-MNIST at its small default size: examples/beit/run.sh), `./run.sh test` the test
 # suite (a normal build and an AddressSanitizer+UndefinedBehaviorSanitizer build). Both
 # install what is missing (Debian bookworm, as root or with sudo), configure and build.
 set -euo pipefail
@@ -47,7 +48,7 @@ case "${1:-}" in
   demo)
     install_missing
     build build
-    exec examples/vit_classify.sh build/compiler/cli/mimic
+    exec examples/beit/run.sh build/compiler/cli/mimic
     ;;
   test)
     install_missing

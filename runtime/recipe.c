@@ -205,30 +205,35 @@ static int one_of(Rp *p, const Sec *s, const char *a, const char *b) {
 
 /* ---- sections ---- */
 
-static int parse_params(Rp *p, const Sec *top) {
-  const YNode *m = ytree_map_get(top->m, "params");
+/* A mapping of parameter overrides (`what`: "params", "tokenizer.params") into *out. */
+static int param_map(Rp *p, const YNode *m, const char *what, FeDefine **out, int *n) {
   if (!m || ytree_is_null(m)) return 0;
   if (m->kind != YN_MAP)
-    return err(p, ytree_loc(m), "params must be a mapping of names to numbers, found %s", found(p, m));
-  p->r->params = arena_alloc(p->a, sizeof(FeDefine) * (size_t)(m->n + 1));
+    return err(p, ytree_loc(m), "%s must be a mapping of names to numbers, found %s", what, found(p, m));
+  *out = arena_alloc(p->a, sizeof(FeDefine) * (size_t)(m->n + 1));
   for (int i = 0; i < m->n; i++) {
     const YNode *v = m->items[i];
     if (!is_name(v))
-      return err(p, ytree_loc(v), "params.%s must be a number or an expression, found %s", m->keys[i]->str,
+      return err(p, ytree_loc(v), "%s.%s must be a number or an expression, found %s", what, m->keys[i]->str,
                  found(p, v));
-    p->r->params[p->r->nparams++] = (FeDefine){m->keys[i]->str, v->str, ytree_loc(v)};
+    (*out)[(*n)++] = (FeDefine){m->keys[i]->str, v->str, ytree_loc(v)};
   }
   return 0;
 }
 
+static int parse_params(Rp *p, const Sec *top) {
+  return param_map(p, ytree_map_get(top->m, "params"), "params", &p->r->params, &p->r->nparams);
+}
+
 static int parse_data(Rp *p, const Sec *top) {
-  static const char *const keys[] = {"dataset", "split", "count", "val_count", "shuffle", "normalize", "augment"};
+  static const char *const keys[] = {"dataset",  "split",   "count",     "val_count",
+                                     "val_split", "shuffle", "normalize", "augment"};
   static const char *const aug_keys[] = {"crop_pad", "flip"};
-  static const char *const datasets[] = {"fashion-mnist"}, *const splits[] = {"train", "test"};
+  static const char *const datasets[] = {"fashion-mnist", "fashion-seg"}, *const splits[] = {"train", "test"};
   static const int64_t sizes[] = {60000, 10000}; /* Fashion-MNIST's splits */
   Recipe *r = p->r;
   Sec s, aug;
-  int ds = 0, split = 0;
+  int ds = 0, split = 0, vsplit = -1;
   if (section(p, top, "data", keys, N(keys), &s)) return -1;
   if (!s.m) return missing(p, top, "data");
   if (!ytree_map_get(s.m, "dataset")) return missing(p, &s, "dataset");
@@ -239,8 +244,18 @@ static int parse_data(Rp *p, const Sec *top) {
   r->data.shuffle = r->data.normalize = 1;
   if (boolean(p, &s, "shuffle", &r->data.shuffle) || boolean(p, &s, "normalize", &r->data.normalize)) return -1;
   r->data.dataset = datasets[ds];
+  r->data.kind = (RecipeDataset)ds;
   r->data.split = splits[split];
-  if (r->data.count + r->data.val_count > sizes[split]) {
+  if (choice(p, &s, "val_split", "split", splits, N(splits), &vsplit)) return -1;
+  r->data.val_split = vsplit < 0 || vsplit == split ? NULL : splits[vsplit];
+  if (r->data.val_split && (r->data.count > sizes[split] || r->data.val_count > sizes[vsplit])) {
+    int over = r->data.count > sizes[split];
+    return err(p, ytree_loc(ytree_map_get(s.m, over ? "count" : "val_count")),
+               "data.%s is %lld, more than the %lld images of %s's %s split", over ? "count" : "val_count",
+               (long long)(over ? r->data.count : r->data.val_count), (long long)sizes[over ? split : vsplit],
+               r->data.dataset, splits[over ? split : vsplit]);
+  }
+  if (!r->data.val_split && r->data.count + r->data.val_count > sizes[split]) {
     const char *k = ytree_map_get(s.m, "val_count") ? "val_count" : "count";
     return err(p, ytree_loc(ytree_map_get(s.m, k)),
                "data.count + data.val_count is %lld, more than the %lld images of %s's %s split",
@@ -251,6 +266,9 @@ static int parse_data(Rp *p, const Sec *top) {
       boolean(p, &aug, "flip", &r->data.flip))
     return -1;
   if (pad > 64) return err(p, ytree_loc(ytree_map_get(aug.m, "crop_pad")), "data.augment.crop_pad must be at most 64");
+  if (pad && r->data.kind == RECIPE_FASHION_SEG)
+    return err(p, ytree_loc(ytree_map_get(aug.m, "crop_pad")),
+               "data.augment.crop_pad applies to fashion-mnist only (fashion-seg canvases are flipped, not cropped)");
   r->data.crop_pad = (int)pad;
   return 0;
 }
@@ -365,6 +383,79 @@ static int parse_schedules(Rp *p, const Sec *top) {
   return 0;
 }
 
+/* An input name a feeder fills must not also be bound to data or scheduled. */
+static int input_free(Rp *p, const char *in, SrcLoc at, const char *who) {
+  for (int k = 0; k < p->r->nbind; k++)
+    if (!strcmp(p->r->bind[k].input, in)) return err(p, at, "%s: input '%s' is already bound to data (bind)", who, in);
+  for (int k = 0; k < p->r->nsched; k++)
+    if (!strcmp(p->r->sched[k].input, in))
+      return err(p, at, "%s: input '%s' is already scheduled (schedules)", who, in);
+  return 0;
+}
+
+static int parse_tokenizer(Rp *p, const Sec *top) {
+  static const char *const keys[] = {"model", "weights", "params", "output", "input", "bind"};
+  RecipeTokenizer *t = &p->r->tokenizer;
+  Sec s;
+  if (section(p, top, "tokenizer", keys, N(keys), &s)) return -1;
+  if (!s.m) return 0;
+  t->loc = s.at;
+  if (!ytree_map_get(s.m, "model")) return missing(p, &s, "model");
+  if (!ytree_map_get(s.m, "weights")) return missing(p, &s, "weights");
+  if (path(p, &s, "model", 1, &t->model) || path(p, &s, "weights", 1, &t->weights) ||
+      param_map(p, ytree_map_get(s.m, "params"), "tokenizer.params", &t->params, &t->nparams))
+    return -1;
+  t->model_loc = ytree_loc(ytree_map_get(s.m, "model"));
+  t->output = "tokens";
+  t->pixels = "pixels";
+  if (name(p, &s, "output", &t->output)) return -1;
+  t->output_loc = ytree_map_get(s.m, "output") ? ytree_loc(ytree_map_get(s.m, "output")) : s.at;
+  t->input = t->output;
+  if (name(p, &s, "input", &t->input)) return -1;
+  t->input_loc = ytree_map_get(s.m, "input") ? ytree_loc(ytree_map_get(s.m, "input")) : t->output_loc;
+  t->pixels_loc = s.at;
+  const YNode *b = ytree_map_get(s.m, "bind");
+  if (b && !ytree_is_null(b)) {
+    if (b->kind != YN_MAP || b->n != 1 || !is_name(b->items[0]) || strcmp(b->items[0]->str, "images"))
+      return err(p, ytree_loc(b), "tokenizer.bind must map one tokenizer input to images, as {pixels: images}");
+    t->pixels = b->keys[0]->str;
+    t->pixels_loc = ytree_loc(b->keys[0]);
+  }
+  return input_free(p, t->input, t->input_loc, "tokenizer");
+}
+
+static int parse_mask(Rp *p, const Sec *top) {
+  static const char *const keys[] = {"input", "kind", "count", "min_block", "max_block", "min_aspect"};
+  static const char *const kinds[] = {"block", "random"}; /* MaskKind order */
+  RecipeMask *m = &p->r->mask;
+  Sec s;
+  if (section(p, top, "mask", keys, N(keys), &s)) return -1;
+  if (!s.m) return 0;
+  m->loc = s.at;
+  m->input = "mask";
+  m->min_block = 4; /* the masking class's own default (BEiT's script passes 16 for 14x14) */
+  m->min_aspect = 0.3;
+  if (!ytree_map_get(s.m, "count")) return missing(p, &s, "count");
+  if (name(p, &s, "input", &m->input) || choice(p, &s, "kind", "mask kind", kinds, N(kinds), &m->kind) ||
+      integer(p, &s, "count", 0, &m->count) || integer(p, &s, "min_block", 1, &m->min_block) ||
+      integer(p, &s, "max_block", 0, &m->max_block) || num(p, &s, "min_aspect", 0, 1, &m->min_aspect))
+    return -1;
+  m->input_loc = ytree_map_get(s.m, "input") ? ytree_loc(ytree_map_get(s.m, "input")) : s.at;
+  m->count_loc = ytree_loc(ytree_map_get(s.m, "count"));
+  if (m->min_aspect > 1)
+    return err(p, ytree_loc(ytree_map_get(s.m, "min_aspect")), "mask.min_aspect must be in (0, 1], found %g",
+               m->min_aspect);
+  if (m->kind == 0 && m->min_block > m->count && m->count > 0)
+    return err(p, ytree_loc(ytree_map_get(s.m, ytree_map_get(s.m, "min_block") ? "min_block" : "count")),
+               "mask.min_block (%lld) is larger than mask.count (%lld)", (long long)m->min_block, (long long)m->count);
+  if (m->max_block && m->max_block < m->min_block)
+    return err(p, ytree_loc(ytree_map_get(s.m, "max_block")), "mask.max_block (%lld) is below mask.min_block (%lld)",
+               (long long)m->max_block, (long long)m->min_block);
+  if (p->r->tokenizer.model && !strcmp(p->r->tokenizer.input, m->input))
+    return err(p, m->input_loc, "mask: input '%s' is already filled by the tokenizer", m->input);
+  return input_free(p, m->input, m->input_loc, "mask");
+}
+
 /* eval: and checkpoint: share `every_epochs` / `every_steps`. */
 static int every(Rp *p, const Sec *s, int64_t *epochs, int64_t *steps) {
   return one_of(p, s, "every_epochs", "every_steps") || integer(p, s, "every_epochs", 0, epochs) ||
@@ -401,7 +492,7 @@ static const char *default_out(Rp *p) {
 static int parse_top(Rp *p, const YNode *root) {
   static const char *const keys[] = {"model",     "params",    "data", "bind", "loss",       "batch", "epochs", "steps",
                                      "optimizer", "schedules", "seed", "eval", "checkpoint", "out",   "init",
-                                     "freeze"};
+                                     "freeze",    "tokenizer", "mask"};
   Recipe *r = p->r;
   Sec top = {root, NULL, ytree_loc(root)};
   if (root->kind != YN_MAP)
@@ -425,6 +516,8 @@ static int parse_top(Rp *p, const YNode *root) {
   r->seed = (uint32_t)seed;
   r->out = default_out(p);
   if (path(p, &top, "out", 0, &r->out) || path(p, &top, "init", 1, &r->init)) return -1;
+  if (r->init) r->init_loc = ytree_loc(ytree_map_get(root, "init"));
+  if (parse_tokenizer(p, &top) || parse_mask(p, &top)) return -1;
   if (names(p, &top, "freeze", r->freeze, &r->nfreeze, RECIPE_MAX_NAMES)) return -1;
   return parse_eval_ckpt(p, &top);
 }

@@ -6,8 +6,9 @@
  * value of the wrong type or out of range, a missing required key, epochs and steps
  * both given, an unknown optimizer, dataset or schedule kind, a model or init file that
  * cannot be read: each is reported once as file:line:col and gives -1. Paths in the
- * recipe (model, init, out, checkpoint.dir) are relative to the recipe's folder and are
- * stored resolved. Everything the Recipe points to lives in the arena. */
+ * recipe (model, init, out, checkpoint.dir, tokenizer.model, tokenizer.weights) are
+ * relative to the recipe's folder and are stored resolved. Everything the Recipe points
+ * to lives in the arena. */
 #ifndef MIMIC_RECIPE_H
 #define MIMIC_RECIPE_H
 #include <stddef.h>
@@ -22,6 +23,7 @@
 #define RECIPE_MAX_SCHEDULES 8 /* scheduled inputs (TRAIN_MAX_SCALARS) */
 
 typedef enum RecipeField { RECIPE_IMAGES, RECIPE_LABELS } RecipeField;
+typedef enum RecipeDataset { RECIPE_FASHION, RECIPE_FASHION_SEG } RecipeDataset;
 
 typedef struct RecipeBind {
   const char *input;     /* a model input */
@@ -34,6 +36,29 @@ typedef struct RecipeSchedule {
   Sched s;
   SrcLoc loc;
 } RecipeSchedule;
+
+/* A frozen model run beside the step on every batch (before it) to make one of the step's
+ * inputs: BEiT's tokenizer, whose visual tokens are the MIM targets. */
+typedef struct RecipeTokenizer {
+  const char *model;     /* the model file (resolved); NULL: no tokenizer */
+  const char *weights;   /* its trained weights (resolved) */
+  FeDefine *params;      /* its parameter overrides, as -D */
+  int nparams;
+  const char *output;    /* the tokenizer output used ("tokens") */
+  const char *input;     /* the step input it fills (default: the output's name) */
+  const char *pixels;    /* the tokenizer input fed the batch's images ("pixels") */
+  SrcLoc loc, model_loc, output_loc, input_loc, pixels_loc;
+} RecipeTokenizer;
+
+/* A masking generator (runtime/masking.h) filling a bool step input every batch. */
+typedef struct RecipeMask {
+  const char *input;     /* the step input ("mask"); NULL: no mask */
+  int kind;              /* MaskKind: 0 block (BEiT's), 1 random */
+  int64_t count;         /* patches to mask (block: the target; random: exactly) */
+  int64_t min_block, max_block; /* block areas; max_block 0: count */
+  double min_aspect;     /* block aspect ratios in [min_aspect, 1 / min_aspect] */
+  SrcLoc loc, input_loc, count_loc;
+} RecipeMask;
 
 typedef struct RecipeOptim {
   OptSpec spec;          /* kind, betas, eps, momentum, clip, layer decay, no-decay names;
@@ -52,10 +77,13 @@ typedef struct Recipe {
   FeDefine *params;      /* parameter overrides, as -D (each located at its value) */
   int nparams;
   struct {
-    const char *dataset; /* "fashion-mnist" */
+    const char *dataset; /* "fashion-mnist" or "fashion-seg" (segdata.h canvases) */
+    RecipeDataset kind;
     const char *split;   /* "train" or "test" */
     int64_t count;       /* train on the split's first `count` images; 0: all not held out */
     int64_t val_count;   /* images held out from the end of the split for validation */
+    const char *val_split; /* NULL: as above; "test"/"train": validate on that split's first
+                              val_count images instead (test accuracy) */
     int shuffle;         /* a new order every epoch (default); 0: file order */
     int normalize;       /* (x - mean) / std with the dataset's statistics (default); 0: [0, 1] */
     int crop_pad;        /* augment: zero-pad by this much and crop back at random; 0: off */
@@ -81,8 +109,11 @@ typedef struct Recipe {
   } checkpoint;
   const char *out;       /* folder of log.csv and loss.svg (default <dir>/<name>.out) */
   const char *init;      /* weights to start from, or NULL */
+  SrcLoc init_loc;
   const char *freeze[RECIPE_MAX_NAMES]; /* weight-name prefixes that are not trained */
   int nfreeze;
+  RecipeTokenizer tokenizer;
+  RecipeMask mask;
 } Recipe;
 
 /* Read and check the recipe at `path`. 0, or -1 after reporting. */

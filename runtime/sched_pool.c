@@ -8,7 +8,7 @@
 
 #define SPIN 20000 /* polls of the job counter before a worker sleeps */
 
-struct Sched {
+struct SchedPool {
   int n;                      /* threads, the caller included */
   pthread_t *tid;             /* the n - 1 workers */
   pthread_mutex_t mu;
@@ -24,18 +24,18 @@ struct Sched {
 };
 
 typedef struct Worker {
-  Sched *s;
+  SchedPool *s;
   int t;                      /* its piece: 1 .. n - 1 (the caller takes 0) */
 } Worker;
 
-static void piece(Sched *s, int t) {
+static void piece(SchedPool *s, int t) {
   int64_t lo = s->extent * t / s->n, hi = s->extent * (t + 1) / s->n;
   if (lo < hi) s->fn(s->base, lo, hi);
 }
 
 static void *worker(void *arg) {
   Worker *w = arg;
-  Sched *s = w->s;
+  SchedPool *s = w->s;
   unsigned long seen = 0;
   for (;;) {
     unsigned long g;
@@ -53,9 +53,9 @@ static void *worker(void *arg) {
   }
 }
 
-Sched *sched_new(int n) {
+SchedPool *sched_pool_new(int n) {
   if (n < 1) n = 1;
-  Sched *s = calloc(1, sizeof *s);
+  SchedPool *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   s->n = n;
   pthread_mutex_init(&s->mu, NULL);
@@ -63,21 +63,21 @@ Sched *sched_new(int n) {
   s->tid = calloc((size_t)n, sizeof *s->tid);
   s->w = calloc((size_t)n, sizeof *s->w);
   if (!s->tid || !s->w) {
-    sched_free(s);
+    sched_pool_free(s);
     return NULL;
   }
   for (int t = 1; t < n; t++) {
     s->w[t] = (Worker){s, t};
     if (pthread_create(&s->tid[t], NULL, worker, &s->w[t])) {
-      s->n = t; /* the workers made so far are joined by sched_free */
-      sched_free(s);
+      s->n = t; /* the workers made so far are joined by sched_pool_free */
+      sched_pool_free(s);
       return NULL;
     }
   }
   return s;
 }
 
-void sched_free(Sched *s) {
+void sched_pool_free(SchedPool *s) {
   if (!s) return;
   pthread_mutex_lock(&s->mu);
   atomic_store(&s->stop, 1);
@@ -91,11 +91,11 @@ void sched_free(Sched *s) {
   free(s);
 }
 
-int sched_threads(const Sched *s) {
+int sched_pool_threads(const SchedPool *s) {
   return s ? s->n : 1;
 }
 
-void sched_run(Sched *s, SchedFn fn, char *const *base, int64_t extent) {
+void sched_pool_run(SchedPool *s, SchedFn fn, char *const *base, int64_t extent) {
   if (!s || s->n == 1 || extent < 2) {
     fn(base, 0, extent);
     return;

@@ -1,7 +1,7 @@
 /* sched_pool.h — the kernel scheduler's thread pool: each kernel's range split across threads.
  *
- * A pool has n threads: the caller and n - 1 workers, created once (by sched_new) and
- * reused for every kernel of every program run through it. sched_run splits a kernel's
+ * A pool has n threads: the caller and n - 1 workers, created once (by sched_pool_new) and
+ * reused for every kernel of every program run through it. sched_pool_run splits a kernel's
  * range [0, extent) into n contiguous pieces, thread t taking [extent*t/n,
  * extent*(t+1)/n), and returns when all are done. A kernel computes each index of its
  * range the same way whoever calls it and whatever the pieces (the kernel ABI's
@@ -14,16 +14,16 @@
 #define MIMIC_SCHED_POOL_H
 #include <stdint.h>
 
-typedef struct Sched Sched;
+typedef struct SchedPool SchedPool;
 typedef void (*SchedFn)(char *const *base, int64_t lo, int64_t hi);
 
 /* A pool of n threads (n >= 1; 1 runs everything on the caller). NULL if threads
  * cannot be created. */
-Sched *sched_new(int n);
-void sched_free(Sched *s);
-int sched_threads(const Sched *s);
+SchedPool *sched_pool_new(int n);
+void sched_pool_free(SchedPool *s);
+int sched_pool_threads(const SchedPool *s);
 /* fn(base, lo, hi) over the pieces of [0, extent); s NULL: one call on the caller. */
-void sched_run(Sched *s, SchedFn fn, char *const *base, int64_t extent);
+void sched_pool_run(SchedPool *s, SchedFn fn, char *const *base, int64_t extent);
 /* The cores this process may run on (its CPU affinity), at least 1. */
 int sched_cores(void);
 

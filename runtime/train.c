@@ -10,12 +10,14 @@
 #include <time.h>
 
 #include "afile.h"
+#include "batches.h"
 #include "init.h"
 #include "interp/interp.h"
 #include "jit/jit.h"
 #include "pass.h"
 #include "philox.h"
 #include "safetensors.h"
+#include "samples.h"
 #include "trainlog.h"
 
 static double now(void) {
@@ -35,7 +37,7 @@ static int engine_init(Engine *e, const Graph *g, const TrainConfig *c, double *
   e->g = g;
   e->jit = NULL;
   if (c->interp) return 0;
-  JitOptions o = {.no_cache = c->no_cache, .no_fuse = c->no_fuse, .no_plan = c->no_plan};
+  JitOptions o = {.no_cache = c->no_cache, .no_fuse = c->no_fuse, .no_plan = c->no_plan, .sched = c->pool};
   e->jit = jit_compile(g, &o, d);
   if (!e->jit) return -1;
   *compile_s += jit_stats(e->jit)->compile_s;
@@ -61,15 +63,21 @@ static void put_scalar(const Graph *g, TensorSet *in, const char *name, double v
     }
 }
 
-static int has_input(const Graph *g, const char *name) {
-  for (int i = 0; i < g->n; i++)
-    if (g->nodes[i].op == OP_INPUT && !strcmp(g->nodes[i].name, name)) return 1;
-  return 0;
+static const Node *input_node(const Graph *g, const char *name) {
+  for (int i = 0; name && i < g->n; i++)
+    if (g->nodes[i].op == OP_INPUT && !strcmp(g->nodes[i].name, name)) return &g->nodes[i];
+  return NULL;
 }
 
-/* The inputs of step `s` for graph g: the batch, the scheduled scalars, the seed. */
-static void step_inputs(const TrainConfig *c, const Graph *g, int64_t s, const Tensor *images, const Tensor *labels,
-                        TensorSet *in) {
+static int has_input(const Graph *g, const char *name) {
+  return input_node(g, name) != NULL;
+}
+
+/* The inputs of step `s` for graph g: the batch, the scheduled scalars, the seed, and
+ * what the feeders make of the batch: the mask (batch `mstep` of generator mg) and the
+ * tokenizer's output. *mask_out, when not NULL, receives a copy of the mask. */
+static int step_inputs(const TrainConfig *c, const Graph *g, int64_t s, const MaskGen *mg, int64_t mstep,
+                       const Tensor *images, const Tensor *labels, TensorSet *in, Tensor **mask_out, Diag *d) {
   if (has_input(g, c->images_input)) tset_put(in, c->images_input, tensor_copy(images));
   if (c->labels_input && has_input(g, c->labels_input)) tset_put(in, c->labels_input, tensor_copy(labels));
   int64_t k = s < c->steps ? s : c->steps - 1;
@@ -79,30 +87,35 @@ static void step_inputs(const TrainConfig *c, const Graph *g, int64_t s, const T
   for (int i = 0; i < c->nscalars; i++) put_scalar(g, in, c->scalars[i].input, c->scalars[i].value[k]);
   if (c->seed_input) /* a fresh i32 seed per step, from (seed, step) */
     put_scalar(g, in, c->seed_input, (double)(int32_t)(philox_uniform(c->seed, 0x5EED5EEDu, (uint64_t)s) * 2147483647.0f));
+  const Node *n = mg ? input_node(g, c->mask_input) : NULL;
+  if (n) {
+    Tensor *m = tensor_new(n->dtype, n->shape);
+    if (mask_fill(mg, mstep, m, d) < 0) {
+      tensor_free(m);
+      return -1;
+    }
+    if (mask_out) *mask_out = tensor_copy(m);
+    tset_put(in, n->name, m);
+  }
+  if (c->tokenizer && (n = input_node(g, c->tokens_input))) {
+    Tensor *t = tensor_new(n->dtype, n->shape);
+    tset_put(in, n->name, t);
+    if (tok_run(c->tokenizer, images, t, d)) return -1;
+  }
+  return 0;
 }
 
 /* ---- weights, optimizer state, checkpoints ---- */
 
 /* Model weights (from c->init or the initialisers) and zero optimizer state for every
  * weight node of the step graph. */
-static int start_weights(const TrainConfig *c, const Graph *step, TensorSet *w, Diag *d) {
+/* Model weights (from c->init by name, initfrom.h, or the initialisers) and zero
+ * optimizer state for every weight node of the step graph. */
+static int start_weights(const TrainConfig *c, const Graph *step, TensorSet *w, InitReport *rep, Diag *d) {
   if (c->init) {
-    for (int i = 0; i < c->model->n; i++) {
-      const Node *n = &c->model->nodes[i];
-      if (n->op != OP_WEIGHT) continue;
-      const Tensor *t = tset_get(c->init, n->name);
-      if (!t) {
-        diag_error(d, n->loc, "the starting weights have no '%s'", n->name);
-        return -1;
-      }
-      if (!shape_eq(&t->shape, &n->shape)) {
-        char b1[128], b2[128];
-        diag_error(d, n->loc, "starting weight '%s' is %s, the model needs %s", n->name,
-                   shape_str(&t->shape, b1, sizeof b1), shape_str(&n->shape, b2, sizeof b2));
-        return -1;
-      }
-      tset_put(w, n->name, tensor_convert(t, n->dtype));
-    }
+    if (init_from(c->model, c->seed, c->init, c->init_file ? c->init_file : "the starting weights", c->init_loc, w,
+                  rep, d))
+      return -1;
   } else if (init_weights(c->model, c->seed, w, d)) {
     return -1;
   }
@@ -169,91 +182,68 @@ out:
 
 /* ---- evaluation ---- */
 
-/* Mean loss and, when the model has logits and labels, accuracy over the whole of val
- * (its full batches). */
-static int evaluate(const TrainConfig *c, Engine *e, const TensorSet *w, int64_t step, double *loss, double *acc,
+/* Mean loss and the metrics of m (evalmetrics.h) over the whole of val (its full
+ * batches). */
+static int evaluate(const TrainConfig *c, Engine *e, const TensorSet *w, int64_t step, EvalMetrics *m, double *loss,
                     Diag *d) {
-  Batcher b;
-  batcher_init(&b, c->val, c->batch, c->seed, 0, 0, 0);
-  int64_t n = batcher_steps_per_epoch(&b), hits = 0, seen = 0;
-  const Tensor *ti = c->val->images;
-  Tensor *images = tensor_new(DT_F32, shape_of(4, (int64_t[]){c->batch, ti->shape.d[1], ti->shape.d[2], ti->shape.d[3]}));
-  Tensor *labels = tensor_new(DT_I32, shape_of(1, &c->batch));
+  BatchSrc b;
+  bsrc_init(&b, c->val, c->seg_val, c->batch, c->seed, 0, 0, 0);
+  int64_t n = bsrc_steps_per_epoch(&b);
+  Tensor *images, *labels;
+  bsrc_tensors(&b, &images, &labels);
   double sum = 0;
   int rc = 0;
-  *loss = *acc = NAN;
+  *loss = NAN;
+  evm_reset(m);
   for (int64_t k = 0; k < n && !rc; k++) {
-    batcher_get(&b, k, images, labels);
+    bsrc_get(&b, k, images, labels);
     TensorSet in, out;
     tset_init(&in);
     tset_init(&out);
-    step_inputs(c, e->g, step, images, labels, &in);
-    rc = engine_run(e, &in, w, &out, d);
+    Tensor *mask = NULL;
+    rc = step_inputs(c, e->g, step, c->val_mask, k, images, labels, &in, &mask, d) || engine_run(e, &in, w, &out, d);
     if (!rc) {
       sum += tensor_get(tset_get(&out, c->spec.loss), 0);
-      const Tensor *lg = tset_get(&out, "logits");
-      if (lg && lg->shape.rank == 2 && lg->shape.d[0] == c->batch)
-        for (int64_t r = 0; r < c->batch; r++) {
-          int64_t best = 0, k2 = lg->shape.d[1];
-          for (int64_t j = 1; j < k2; j++)
-            if (tensor_get(lg, r * k2 + j) > tensor_get(lg, r * k2 + best)) best = j;
-          hits += best == (int64_t)tensor_get(labels, r);
-          seen++;
-        }
+      rc = evm_add(m, &out, images, labels, mask, d);
     }
+    tensor_free(mask);
     tset_free(&in);
     tset_free(&out);
   }
-  if (!rc && n) {
-    *loss = sum / (double)n;
-    if (seen) *acc = (double)hits / (double)seen;
-  }
+  if (!rc && n) *loss = sum / (double)n;
   tensor_free(images);
   tensor_free(labels);
-  batcher_free(&b);
+  bsrc_free(&b);
   return rc;
 }
 
 /* ---- the loop ---- */
 
-int train_run(const TrainConfig *c, TrainResult *r, Diag *d) {
-  memset(r, 0, sizeof *r);
-  r->val_loss = r->val_acc = NAN;
-  int rc = -1;
-  TensorSet w;
-  tset_init(&w);
-  Engine step = {0}, ev = {0};
-  Graph *sg = NULL, *eg = NULL;
-  Tensor *images = NULL, *labels = NULL;
-  Batcher b = {0};
-  TrainLog log = {0};
-  int64_t done = 0;
-  if (c->batch < 1 || c->steps < 1 || c->train->n < c->batch) {
-    diag_error(d, SRCLOC_NONE, "training needs at least one full batch: batch %lld, %lld training images, %lld steps",
-               (long long)c->batch, (long long)c->train->n, (long long)c->steps);
-    return -1;
-  }
-  if (!(sg = train_step(c->model, &c->spec, d))) goto out;
-  if (c->val && c->val->n >= c->batch) {
-    const char *want[TRAIN_MAX_NAMES + 1] = {c->spec.loss};
-    for (int i = 0; i < c->spec.nkeep; i++) want[i + 1] = c->spec.keep[i];
-    Graph *p = pass_prune(c->model, want, c->spec.nkeep + 1, d);
-    eg = p ? pass_run(p, NULL, 0, d) : NULL;
-    ir_graph_free(p);
-    if (!eg) goto out;
-  }
-  if (start_weights(c, sg, &w, d)) goto out;
-  if (c->resume && load_checkpoint(c, &w, &done, d)) goto out;
-  if (done > c->steps) {
-    diag_error(d, (SrcLoc){c->ckpt_path, 0, 0}, "the checkpoint is at step %lld, past the %lld steps asked for",
-               (long long)done, (long long)c->steps);
-    goto out;
-  }
-  if (engine_init(&step, sg, c, &r->compile_s, d) || (eg && engine_init(&ev, eg, c, &r->compile_s, d))) goto out;
-  const Tensor *ti = c->train->images;
-  images = tensor_new(DT_F32, shape_of(4, (int64_t[]){c->batch, ti->shape.d[1], ti->shape.d[2], ti->shape.d[3]}));
-  labels = tensor_new(DT_I32, shape_of(1, &c->batch));
-  /* the data must fit the inputs it is bound to, before anything is written */
+/* out/samples.png from the last evaluation's first batch, when there is something to see
+ * (reconstructions or masks). */
+static int write_samples(const TrainConfig *c, const EvalMetrics *m, Diag *d) {
+  if (!m->snap_images || (!m->snap_recon && !m->snap_mask)) return 0;
+  size_t n = strlen(c->out_dir) + 16;
+  char *path = malloc(n);
+  if (!path) abort();
+  snprintf(path, n, "%s/samples.png", c->out_dir);
+  int rc = samples_png(path, m->snap_images, m->snap_recon, m->snap_mask, c->data_mean, c->data_std, 8, d);
+  free(path);
+  return rc;
+}
+
+static void print_init(const TrainConfig *c, const InitReport *rep) {
+  printf("init: loaded %d of %d weights from %s", rep->loaded, rep->total, c->init_file ? c->init_file : "init");
+  if (rep->interpolated)
+    printf(" (%d position embedding%s resized)", rep->interpolated, rep->interpolated > 1 ? "s" : "");
+  if (rep->loaded < rep->total) printf("; %d initialised (%s)", rep->total - rep->loaded, rep->fresh);
+  if (rep->unused) printf("; %d tensor%s of the file unused", rep->unused, rep->unused > 1 ? "s" : "");
+  printf("\n");
+  fflush(stdout);
+}
+
+/* Every step input the data and the feeders fill must take what they give. */
+static int check_inputs(const TrainConfig *c, const Graph *sg, const Tensor *images, const Tensor *labels, Diag *d) {
   for (int i = 0; i < sg->n; i++) {
     const Node *n = &sg->nodes[i];
     const Tensor *t = n->op != OP_INPUT ? NULL
@@ -264,24 +254,76 @@ int train_run(const TrainConfig *c, TrainResult *r, Diag *d) {
       diag_error(d, n->loc, "input '%s' takes %s%s, but the data gives %s %s%s", n->name, dtype_name(n->dtype),
                  shape_str(&n->shape, b1, sizeof b1), t == images ? "images" : "labels", dtype_name(t->dtype),
                  shape_str(&t->shape, b2, sizeof b2));
-      goto out;
+      return -1;
     }
   }
-  batcher_init(&b, c->train, c->batch, c->seed, c->shuffle, c->crop_pad, c->flip);
-  int64_t per_epoch = batcher_steps_per_epoch(&b);
-  if (tlog_open(&log, c, done, d)) goto out;
+  return 0;
+}
+
+int train_run(const TrainConfig *c, TrainResult *r, Diag *d) {
+  memset(r, 0, sizeof *r);
+  r->val_loss = r->val_acc = NAN;
+  int rc = -1;
+  TensorSet w;
+  tset_init(&w);
+  Engine step = {0}, ev = {0};
+  Graph *sg = NULL, *eg = NULL;
+  Tensor *images = NULL, *labels = NULL;
+  BatchSrc b = {0};
+  TrainLog log = {0};
+  EvalMetrics em;
+  int64_t done = 0, ntrain = bsrc_count(c->train, c->seg_train);
+  const Tensor *tl = c->train ? c->train->labels : c->seg_train ? c->seg_train->labels : NULL;
+  evm_init(&em, c->model, tl ? tl->shape.rank : 1, c->vocab, c->data_mean, c->data_std);
+  if (c->batch < 1 || c->steps < 1 || ntrain < c->batch) {
+    diag_error(d, SRCLOC_NONE, "training needs at least one full batch: batch %lld, %lld training images, %lld steps",
+               (long long)c->batch, (long long)ntrain, (long long)c->steps);
+    goto out;
+  }
+  if (!(sg = train_step(c->model, &c->spec, d))) goto out;
+  if (bsrc_count(c->val, c->seg_val) >= c->batch) {
+    const char *want[TRAIN_MAX_NAMES + EVM_MAX_OUTPUTS + 1] = {c->spec.loss};
+    int nw = 1;
+    for (int i = 0; i < c->spec.nkeep; i++) want[nw++] = c->spec.keep[i];
+    const char *more[EVM_MAX_OUTPUTS];
+    for (int i = 0, k = evm_outputs(&em, more); i < k; i++) {
+      int dup = 0;
+      for (int j = 0; j < nw; j++) dup |= !strcmp(want[j], more[i]);
+      if (!dup) want[nw++] = more[i];
+    }
+    Graph *p = pass_prune(c->model, want, nw, d);
+    eg = p ? pass_run(p, NULL, 0, d) : NULL;
+    ir_graph_free(p);
+    if (!eg) goto out;
+  }
+  if (start_weights(c, sg, &w, &r->init, d)) goto out;
+  if (c->init) print_init(c, &r->init);
+  if (c->resume && load_checkpoint(c, &w, &done, d)) goto out;
+  if (done > c->steps) {
+    diag_error(d, (SrcLoc){c->ckpt_path, 0, 0}, "the checkpoint is at step %lld, past the %lld steps asked for",
+               (long long)done, (long long)c->steps);
+    goto out;
+  }
+  if (engine_init(&step, sg, c, &r->compile_s, d) || (eg && engine_init(&ev, eg, c, &r->compile_s, d))) goto out;
+  bsrc_init(&b, c->train, c->seg_train, c->batch, c->seed, c->shuffle, c->crop_pad, c->flip);
+  bsrc_tensors(&b, &images, &labels);
+  /* the data must fit the inputs it is bound to, before anything is written */
+  if (check_inputs(c, sg, images, labels, d)) goto out;
+  int64_t per_epoch = bsrc_steps_per_epoch(&b);
+  r->nextra = eg ? evm_columns(&em, r->extra_names) : 0;
+  if (tlog_open(&log, c, done, r->extra_names, r->nextra, d)) goto out;
   r->first_step = done;
   r->steps_done = done;
   r->first_loss = NAN;
+  for (int i = 0; i < r->nextra; i++) r->extra[i] = NAN;
   double t0 = now(), tstep = now();
   int64_t last = c->stop_after > 0 && done + c->stop_after < c->steps ? done + c->stop_after : c->steps;
   for (int64_t s = done; s < last; s++) {
-    batcher_get(&b, s, images, labels);
+    bsrc_get(&b, s, images, labels);
     TensorSet in, out;
     tset_init(&in);
     tset_init(&out);
-    step_inputs(c, sg, s, images, labels, &in);
-    int bad = engine_run(&step, &in, &w, &out, d);
+    int bad = step_inputs(c, sg, s, c->mask, s, images, labels, &in, NULL, d) || engine_run(&step, &in, &w, &out, d);
     double loss = bad ? NAN : tensor_get(tset_get(&out, c->spec.loss), 0);
     double gn = bad ? NAN : tensor_get(tset_get(&out, "grad_norm"), 0);
     for (int i = 0; !bad && i < out.n; i++)
@@ -312,13 +354,19 @@ int train_run(const TrainConfig *c, TrainResult *r, Diag *d) {
     double t = now();
     int64_t n = s + 1;
     int eval_now = ev.g && ((c->eval_every > 0 && n % c->eval_every == 0) || n == c->steps);
-    double vl = NAN, va = NAN;
+    double vl = NAN, va = NAN, extra[EVM_MAX_COLS];
+    for (int i = 0; i < EVM_MAX_COLS; i++) extra[i] = NAN;
     if (eval_now) {
-      if (evaluate(c, &ev, &w, s, &vl, &va, d)) goto out;
+      if (evaluate(c, &ev, &w, s, &em, &vl, d)) goto out;
+      va = evm_acc(&em);
+      evm_values(&em, extra);
       r->val_loss = vl;
       r->val_acc = va;
+      memcpy(r->extra, extra, sizeof r->extra);
+      if (n == c->steps && write_samples(c, &em, d)) goto out;
     }
-    tlog_step(&log, n, per_epoch ? (double)n / (double)per_epoch : 0, c->lr[s], loss, gn, t - tstep, vl, va);
+    tlog_step(&log, n, per_epoch ? (double)n / (double)per_epoch : 0, c->lr[s], loss, gn, t - tstep, vl, va,
+              eval_now ? extra : NULL);
     tstep = t;
     if (c->ckpt_path && ((c->ckpt_every > 0 && n % c->ckpt_every == 0) || n == last) && save_checkpoint(c, &w, n, d))
       goto out;
@@ -329,7 +377,8 @@ int train_run(const TrainConfig *c, TrainResult *r, Diag *d) {
   rc = 0;
 out:
   tlog_close(&log);
-  batcher_free(&b);
+  bsrc_free(&b);
+  evm_free(&em);
   tensor_free(images);
   tensor_free(labels);
   jit_free(step.jit);

@@ -1,9 +1,12 @@
 /* train.h — the training loop: one compiled training step (passes/trainstep.h) run over
- * batches of a dataset, with per-step runtime scalars (learning rate, weight decay, any
- * scheduled model input), evaluation, checkpoints and logs.
+ * batches of a classification or segmentation dataset (batches.h), with per-step runtime
+ * scalars (learning rate, weight decay, any scheduled model input), inputs made from each
+ * batch beside the step (a mask, masking.h; a frozen tokenizer's output, tokenizer.h),
+ * starting weights by name (initfrom.h), evaluation with the metrics the model's outputs
+ * allow (evalmetrics.h), checkpoints and logs.
  *
- * Determinism: a step's batch, augmentation and random seed are functions of (seed,
- * step) only (dataset.h), and a checkpoint holds the weights, the optimizer state and the
+ * Determinism: a step's batch, augmentation, mask and random seed are functions of (seed,
+ * step) only (dataset.h, masking.h), and a checkpoint holds the weights, the optimizer state and the
  * step, so resuming from a checkpoint reproduces the uninterrupted run's losses exactly
  * (same engine, same machine).
  *
@@ -15,8 +18,14 @@
 #include <stdint.h>
 
 #include "dataset.h"
+#include "evalmetrics.h"
+#include "initfrom.h"
 #include "ir/ir.h"
+#include "masking.h"
+#include "segdata.h"
+#include "sched_pool.h"
 #include "tensor.h"
+#include "tokenizer.h"
 #include "trainstep.h"
 
 #define TRAIN_MAX_SCALARS 8
@@ -32,7 +41,17 @@ typedef struct TrainConfig {
   const char *images_input;     /* the model input fed the batch's images */
   const char *labels_input;     /* the model input fed its labels, or NULL */
   const char *seed_input;       /* an i32 scalar model input given a fresh seed each step, or NULL */
-  const Dataset *train, *val;   /* val may be NULL */
+  const Dataset *train, *val;   /* classification data (val may be NULL), or NULL and */
+  const SegSet *seg_train, *seg_val; /* segmentation canvases (seg_val may be NULL) */
+  Tokenizer *tokenizer;         /* a frozen model filling tokens_input from each batch, or NULL */
+  const char *tokens_input;
+  const MaskGen *mask;          /* fills mask_input: batch s of training gets mask_batch(s), */
+  const MaskGen *val_mask;      /* validation batch k gets val_mask's batch k (the same each time) */
+  const char *mask_input;
+  int vocab;                    /* a tokenizer's codebook size, for codebook usage; 0: none */
+  double data_mean, data_std;   /* how the images were normalised; std 0: not, in [0, 1] */
+  const char *init_file;        /* where init came from, and the recipe's key, for messages */
+  SrcLoc init_loc;
   int64_t batch, steps;         /* steps in all, counted from the start of training */
   uint32_t seed;
   int shuffle, crop_pad, flip;  /* batches (dataset.h) */
@@ -43,11 +62,13 @@ typedef struct TrainConfig {
   int64_t ckpt_every;           /* steps between checkpoints; 0: at the end only */
   const char *out_dir;          /* log.csv, loss.svg and weights.safetensors go here */
   const char *ckpt_path;        /* the checkpoint file; NULL: none */
-  const TensorSet *init;        /* starting weights by name; NULL: the model's initialisers */
+  const TensorSet *init;        /* starting weights by name (initfrom.h: the others initialised,
+                                   pos_embed resized); NULL: the model's initialisers */
   int resume;                   /* continue from ckpt_path */
   int interp;                   /* run the step with the interpreter instead of the JIT */
   int no_cache;
   int no_fuse, no_plan;         /* compile without fusion / memory planning (comparisons) */
+  SchedPool *pool;              /* the threads every kernel is split across; NULL: this one */
   int quiet;                    /* no progress output */
   int64_t stop_after;           /* > 0: stop after this many steps of this run, as if interrupted */
 } TrainConfig;
@@ -57,6 +78,10 @@ typedef struct TrainResult {
   double first_loss, last_loss;   /* mean loss of this run's first and last logged interval */
   double val_loss, val_acc;       /* the last evaluation (NaN when none) */
   double compile_s, run_s;        /* seconds compiling, seconds stepping */
+  int nextra;                     /* the evaluation's extra metrics (evalmetrics.h), last values */
+  const char *extra_names[EVM_MAX_COLS];
+  double extra[EVM_MAX_COLS];
+  InitReport init;                /* with c->init: what was loaded */
 } TrainResult;
 
 /* Train as configured. 0, or -1 after reporting. */

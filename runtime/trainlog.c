@@ -20,15 +20,18 @@ static char *join(const char *dir, const char *file) {
   return s;
 }
 
-int tlog_open(TrainLog *log, const TrainConfig *c, int64_t done, Diag *d) {
+int tlog_open(TrainLog *log, const TrainConfig *c, int64_t done, const char *const *extra, int nextra, Diag *d) {
   memset(log, 0, sizeof *log);
+  const char *names[NCOLS + TLOG_MAX_EXTRA];
+  memcpy(names, cols, sizeof cols);
+  for (int i = 0; i < nextra && i < TLOG_MAX_EXTRA; i++) names[NCOLS + log->nextra++] = log->extra[i] = extra[i];
   log->quiet = c->quiet;
   log->dir = strdup(c->out_dir ? c->out_dir : ".");
   if (!log->dir) abort();
   if (afile_mkdirs(log->dir, d)) return -1;
   char *path = join(log->dir, "log.csv");
   int rc = done > 0 ? csv_drop_after(path, (double)done, d) : 0;
-  if (!rc) rc = csv_open(&log->csv, path, cols, NCOLS, done > 0, d);
+  if (!rc) rc = csv_open(&log->csv, path, names, NCOLS + log->nextra, done > 0, d);
   free(path);
   if (rc) return -1;
   log->open = 1;
@@ -37,16 +40,19 @@ int tlog_open(TrainLog *log, const TrainConfig *c, int64_t done, Diag *d) {
 }
 
 void tlog_step(TrainLog *log, int64_t step, double epoch, double lr, double loss, double grad_norm, double seconds,
-               double val_loss, double val_acc) {
-  double row[NCOLS] = {(double)step, epoch, lr, loss, grad_norm, seconds, val_loss, val_acc};
+               double val_loss, double val_acc, const double *extra) {
+  double row[NCOLS + TLOG_MAX_EXTRA] = {(double)step, epoch, lr, loss, grad_norm, seconds, val_loss, val_acc};
+  for (int i = 0; i < log->nextra; i++) row[NCOLS + i] = extra ? extra[i] : NAN;
   Diag quiet;
   diag_init(&quiet);
   csv_row(&log->csv, row, &quiet); /* a full disk is reported by the final checkpoint */
   if (log->quiet) return;
   char text[128];
   int n = snprintf(text, sizeof text, "loss %.4f", loss);
-  if (!isnan(val_acc)) snprintf(text + n, sizeof text - (size_t)n, " val_acc %.3f", val_acc);
-  else if (!isnan(val_loss)) snprintf(text + n, sizeof text - (size_t)n, " val_loss %.4f", val_loss);
+  if (!isnan(val_acc)) n += snprintf(text + n, sizeof text - (size_t)n, " val_acc %.3f", val_acc);
+  else if (!isnan(val_loss)) n += snprintf(text + n, sizeof text - (size_t)n, " val_loss %.4f", val_loss);
+  for (int i = 0; i < log->nextra && extra && n < (int)sizeof text - 24; i++)
+    if (!isnan(extra[i])) n += snprintf(text + n, sizeof text - (size_t)n, " %s %.3f", log->extra[i], extra[i]);
   progress_update(&log->prog, step, text);
 }
 

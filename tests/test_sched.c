@@ -24,16 +24,16 @@ static void count(char *const *base, int64_t lo, int64_t hi) {
 static void test_pieces(void) {
   CHECK(sched_cores() >= 1);
   for (int n = 1; n <= 4; n++) {
-    Sched *s = sched_new(n);
+    SchedPool *s = sched_pool_new(n);
     CHECK(s != NULL);
     if (!s) continue;
-    CHECK_INT(sched_threads(s), n);
+    CHECK_INT(sched_pool_threads(s), n);
     static const int64_t extents[] = {0, 1, 2, 3, 7, 64, 1001};
     for (size_t e = 0; e < sizeof extents / sizeof extents[0]; e++) {
       int64_t ext = extents[e];
       atomic_int *c = calloc((size_t)ext + 1, sizeof *c);
       char *base[1] = {(char *)c};
-      sched_run(s, count, base, ext);
+      sched_pool_run(s, count, base, ext);
       int ok = 1;
       for (int64_t i = 0; i < ext; i++) ok &= atomic_load(&c[i]) == 1;
       CHECK(ok);
@@ -42,16 +42,16 @@ static void test_pieces(void) {
     /* many small jobs in a row: the pool is reused, nothing is lost or run twice */
     atomic_int *c = calloc(16, sizeof *c);
     char *base[1] = {(char *)c};
-    for (int j = 0; j < 5000; j++) sched_run(s, count, base, 16);
+    for (int j = 0; j < 5000; j++) sched_pool_run(s, count, base, 16);
     int ok = 1;
     for (int i = 0; i < 16; i++) ok &= atomic_load(&c[i]) == 5000;
     CHECK(ok);
     free(c);
-    sched_free(s);
+    sched_pool_free(s);
   }
   atomic_int one = 0;
   char *base[1] = {(char *)&one};
-  sched_run(NULL, count, base, 1); /* no pool: the caller alone */
+  sched_pool_run(NULL, count, base, 1); /* no pool: the caller alone */
   CHECK_INT(atomic_load(&one), 1);
 }
 
@@ -66,7 +66,7 @@ static void same_bits(const Graph *g, const TensorSet *in, const TensorSet *w, c
   TensorSet ref;
   tset_init(&ref);
   for (int n = 1; n <= 3; n++) {
-    Sched *s = sched_new(n);
+    SchedPool *s = sched_pool_new(n);
     JitOptions o = {.no_cache = 1, .sched = s};
     JitProgram *p = jit_compile(g, &o, &D);
     TensorSet out;
@@ -81,7 +81,7 @@ static void same_bits(const Graph *g, const TensorSet *in, const TensorSet *w, c
     if (n == 1) ref = out;
     else tset_free(&out);
     jit_free(p);
-    sched_free(s);
+    sched_pool_free(s);
   }
   fprintf(stderr, "  %s: %d outputs, the same bits on 1, 2 and 3 threads\n", what, ref.n);
   tset_free(&ref);

@@ -579,7 +579,7 @@ static void test_recipe_errors(void) {
       "bad.yaml:4:1: error: unknown key 'epoch' in the recipe (did you mean 'epochs'?)");
   bad(__LINE__, HEAD "colour: red\n",
       "bad.yaml:4:1: error: unknown key 'colour' in the recipe (expected model, params, data, bind, loss, batch, "
-      "epochs, steps, optimizer, schedules, seed, eval, checkpoint, out, init, freeze)");
+      "epochs, steps, optimizer, schedules, seed, eval, checkpoint, out, init, freeze, tokenizer, mask)");
   bad(__LINE__, HEAD "epochs: 1\noptimizer: {kind: adamw, lrr: 2}\n",
       "bad.yaml:5:26: error: unknown key 'lrr' in optimizer (did you mean 'lr'?)");
   bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist}\nbatch: abc\n",
@@ -620,7 +620,7 @@ static void test_recipe_errors(void) {
   bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, no_weight_decay: pos_embed}\n",
       "bad.yaml:5:37: error: optimizer.no_weight_decay must be a list of names, found 'pos_embed'");
   bad(__LINE__, "model: m.yaml\ndata: {dataset: mnist}\n",
-      "bad.yaml:2:17: error: unknown dataset 'mnist' (expected fashion-mnist)");
+      "bad.yaml:2:17: error: unknown dataset 'mnist' (expected fashion-mnist or fashion-seg)");
   bad(__LINE__, "model: m.yaml\ndata: {split: train}\n", "bad.yaml:2:1: error: missing key 'dataset' in data");
   bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, split: val}\n",
       "bad.yaml:2:39: error: unknown split 'val' (expected train or test)");

@@ -62,7 +62,7 @@ int cmd_run(int argc, char **argv) {
   const char *wpath = NULL, *v, *engine = "jit";
   int no_cache = 0, no_plan = 0, no_fuse = 0, profile = 0;
   int64_t threads = sched_cores(), repeat = 1;
-  Sched *pool = NULL;
+  SchedPool *pool = NULL;
   char onames[MAX_IO][128];
   const char *opaths[MAX_IO], *ipaths[MAX_IO];
   char inames[MAX_IO][128];
@@ -137,7 +137,7 @@ int cmd_run(int argc, char **argv) {
   if (cli_bind(lowered, &ins, &ws, wpath, &d)) goto out;
   char compiled[200] = "";
   if (!strcmp(engine, "jit")) {
-    if (!(pool = sched_new((int)threads))) {
+    if (!(pool = sched_pool_new((int)threads))) {
       diag_error(&d, SRCLOC_NONE, "run: cannot start %lld threads", (long long)threads);
       goto out;
     }
@@ -151,7 +151,7 @@ int cmd_run(int argc, char **argv) {
     snprintf(compiled, sizeof compiled,
              ", compile %.3f s (%d kernels%s), activations %.2f MB (%.2f MB unplanned), %d thread%s", st->compile_s,
              st->nkernels, st->cache_hit ? ", cached" : "", (double)st->region_bytes[CG_ACT] / 1e6,
-             (double)st->act_unplanned / 1e6, sched_threads(pool), sched_threads(pool) > 1 ? "s" : "");
+             (double)st->act_unplanned / 1e6, sched_pool_threads(pool), sched_pool_threads(pool) > 1 ? "s" : "");
   }
   double *times = calloc((size_t)repeat, sizeof *times);
   if (!times) abort();
@@ -188,7 +188,7 @@ out:
   tset_free(&ws);
   tset_free(&outs);
   jit_free(prog);
-  sched_free(pool);
+  sched_pool_free(pool);
   ir_graph_free(g);
   ir_graph_free(pruned);
   ir_graph_free(lowered);

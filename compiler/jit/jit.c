@@ -26,7 +26,7 @@ struct JitProgram {
   int nk;
   char *region[CG_NREGIONS]; /* allocated on first run, reused */
   int chunks;            /* JitOptions.chunks */
-  Sched *sched;          /* JitOptions.sched */
+  SchedPool *sched;          /* JitOptions.sched */
   double *ktime;         /* with JitOptions.profile: seconds per kernel, summed over runs */
   JitStats st;
 };
@@ -194,7 +194,7 @@ int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, Te
       continue;
     }
     if (p->chunks <= 1) {
-      sched_run(p->sched, p->fn[i], base, ext);
+      sched_pool_run(p->sched, p->fn[i], base, ext);
       continue;
     }
     for (int c = p->chunks - 1; c >= 0; c--) /* pieces out of order: none may depend on another */

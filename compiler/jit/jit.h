@@ -15,7 +15,7 @@ typedef struct JitOptions {
   int profile;            /* time every kernel (jit_profile prints the slowest) */
   int chunks;             /* > 1: call each kernel on this many pieces of its range, last
                            * piece first (exercises the kernel ABI's range contract) */
-  Sched *sched;           /* the threads that run each kernel's range (the caller owns it,
+  SchedPool *sched;           /* the threads that run each kernel's range (the caller owns it,
                            * it must outlive the program); NULL: the calling thread alone */
 } JitOptions;
 
