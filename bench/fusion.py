@@ -36,7 +36,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--steps", type=int, default=4, help="training steps timed per run")
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=1, help="threads for mimic run (the training part runs on one)")
+    ap.add_argument("--threads", type=int, default=1, help="threads for mimic run and mimic train")
     ap.add_argument("--json")
     a = ap.parse_args()
     variants = {"fused+planned": [], "unfused+unplanned": ["--no-fuse", "--no-plan"]}
@@ -56,7 +56,7 @@ def main():
             np.save(x, np.random.default_rng(0).random((a.batch, 1, 28, 28), dtype=np.float32))
         for name, flags in variants.items():
             cmd = [a.mimic, "run", MODEL, "--weights", w, "--input", f"pixels={x}", "--output",
-                   f"logits={os.path.join(tmp, 'l.npy')}", "--threads", str(a.threads)] + flags
+                   f"logits={os.path.join(tmp, 'l.npy')}", "--threads", str(a.threads), "--repeat", "3"] + flags
             run(cmd, env)  # compile once; the timed runs come from the cache
             times = [float(re.search(r"run \(jit\) ([0-9.]+) s", run(cmd, env)).group(1)) for _ in range(a.reps)]
             out["inference"][name] = stats(times)
@@ -66,7 +66,7 @@ def main():
                 f.write(f"model: {MODEL}\ndata: {{dataset: fashion-mnist, count: {a.batch * a.steps}}}\n"
                         f"batch: {a.batch}\nsteps: {a.steps}\noptimizer: {{lr: 1e-4}}\nout: {tmp}/out\n")
             for name, flags in variants.items():
-                cmd = [a.mimic, "train", recipe, "--quiet"] + flags
+                cmd = [a.mimic, "train", recipe, "--quiet", "--threads", str(a.threads)] + flags
                 run(cmd, env)
                 times = []
                 for _ in range(a.reps):
@@ -75,7 +75,8 @@ def main():
                 out["train"][name] = stats(times)
         else:
             print("fusion: training part skipped: no Fashion-MNIST (dataset-fashion-mnist)")
-    print(f"default ViT, batch {a.batch}, {a.threads} thread(s) for inference, {a.reps} runs each (seconds per batch / per step)")
+    print(f"default ViT, batch {a.batch}, {a.threads} thread(s), {a.reps} runs each (seconds per batch / per step;"
+          " inference: each run the median of 3 in one process)")
     print(f"{'':<22} {'min':>9} {'median':>9} {'max':>9}")
     for part in ("inference", "train"):
         for name, r in out[part].items():
