@@ -55,7 +55,7 @@ def main():
         images = np.random.default_rng(0).random((a.batch, 1, 28, 28), dtype=np.float32)
         np.save(x, images)
         run = [a.mimic, "run", model, "--weights", w, "--input", f"pixels={x}", "--output",
-               f"logits={os.path.join(tmp, 'l.npy')}", "--threads", str(a.threads)] + defs
+               f"logits={os.path.join(tmp, 'l.npy')}", "--threads", str(a.threads), "--repeat", "3"] + defs
 
         def mimic(engine, env):
             out = subprocess.run(run + [f"--engine={engine}"], check=True, capture_output=True, text=True,
