@@ -115,4 +115,23 @@ EOF
 "$mimic" compare "$fz/out/weights.safetensors" "$fz/init.safetensors" --tol 0 >"$fz/cmp"
 grep -qE '^(blocks|patch_embed)\.' "$fz/cmp" && { echo "FAIL: frozen weights changed:"; grep -E '^(blocks|patch_embed)' "$fz/cmp"; fail=1; }
 grep -q '^head\.weight: ' "$fz/cmp" || { echo "FAIL: the head was not trained"; cat "$fz/cmp"; fail=1; }
+# 5. another backbone under the same recipe keys: examples/train_mixer/recipe.yaml is the
+# ViT's with graphs/mixer.yaml (an MLP-Mixer); a tiny version learns (its loss falls) on
+# 1 and on 2 threads with the same log
+mx=$tmp/mixer
+mkdir -p "$mx"
+for t in 1 2; do
+  sed -e "s|^model: .*|model: $root/graphs/mixer.yaml|" -e 's|^params: .*|params: {depth: 1, dim: 24}|' \
+    -e 's|count: 2000|count: 200|' -e 's|val_count: 1000|val_count: 50|' -e 's|^epochs: 6|epochs: 3|' \
+    -e "s|mixer.out|$mx/out$t|" "$root/examples/train_mixer/recipe.yaml" >"$mx/recipe$t.yaml"
+  "$mimic" train "$mx/recipe$t.yaml" --quiet --threads $t >"$mx/stdout$t" 2>&1 ||
+    { echo "FAIL: the mixer recipe on $t thread(s):"; cat "$mx/stdout$t"; fail=1; }
+done
+if [ -r "$mx/out1/log.csv" ] && [ -r "$mx/out2/log.csv" ]; then
+  cmp -s "$mx/out1/log.csv" "$mx/out2/log.csv" || cut -d, -f1-5 "$mx/out1/log.csv" | cmp -s - <(cut -d, -f1-5 "$mx/out2/log.csv") ||
+    { echo "FAIL: the mixer's losses differ between 1 and 2 threads"; fail=1; }
+  awk -F, 'NR == 2 { first = $4 } NR > 1 && $4 != "" { last = $4 } END { exit !(last < first - 0.05) }' "$mx/out1/log.csv" ||
+    { echo "FAIL: the mixer's loss did not fall:"; head -3 "$mx/out1/log.csv"; tail -2 "$mx/out1/log.csv"; fail=1; }
+  echo "mixer (depth 1, dim 24): $(grep -o 'loss [0-9.]* -> [0-9.]*' "$mx/stdout1")"
+fi
 exit $fail
