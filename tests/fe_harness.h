@@ -1,7 +1,7 @@
 /* fe_harness.h — what the front end's tests share: a scratch directory for model texts
  * (made by fe_scratch_begin, removed by fe_scratch_end), writing a text there, loading
  * it, and loading it expecting exactly one error (the message, with the directory
- * removed). */
+ * removed: without_dir). test_pretrain.c uses the scratch directory for recipes. */
 #ifndef MIMIC_TEST_FE_HARNESS_H
 #define MIMIC_TEST_FE_HARNESS_H
 #include <stdio.h>
@@ -44,9 +44,19 @@ static inline Graph *load(const char *text, const FeDefine *defs, int ndefs, int
   return g;
 }
 
+/* msg with the scratch directory dropped wherever it appears (a static buffer). */
+static inline const char *without_dir(const char *msg) {
+  static char out[512];
+  size_t n = strlen(dir), k = 0;
+  for (const char *p = msg; *p && k + 1 < sizeof out;)
+    if (!strncmp(p, dir, n) && p[n] == '/') p += n + 1;
+    else out[k++] = *p++;
+  out[k] = 0;
+  return out;
+}
+
 /* Load `text` expecting one error; returns its message with the directory removed. */
 static inline const char *error_of(const char *text, const FeDefine *defs, int ndefs) {
-  static char msg[512];
   put("m.yaml", text);
   Diag d;
   diag_init(&d);
@@ -56,13 +66,7 @@ static inline const char *error_of(const char *text, const FeDefine *defs, int n
   CHECK(g == NULL);
   CHECK_INT(d.nerr, 1);
   ir_graph_free(g);
-  /* drop the scratch directory wherever it appears */
-  size_t n = strlen(dir), k = 0;
-  for (const char *p = d.last; *p && k + 1 < sizeof msg;)
-    if (!strncmp(p, dir, n) && p[n] == '/') p += n + 1;
-    else msg[k++] = *p++;
-  msg[k] = 0;
-  return msg;
+  return without_dir(d.last);
 }
 
 static inline int fe_scratch_begin(void) {

@@ -11,29 +11,10 @@
 
 #include "check.h"
 #include "evalmetrics.h"
+#include "fe_harness.h"
 #include "frontend/frontend.h"
 #include "initfrom.h"
 #include "recipe.h"
-
-static char dir[] = "/tmp/mimic-pretrain-XXXXXX";
-
-static const char *path_of(const char *name) {
-  static char buf[4][256];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
-static void put(const char *name, const char *text) {
-  FILE *f = fopen(path_of(name), "w");
-  if (!f) {
-    perror(name);
-    exit(2);
-  }
-  fputs(text, f);
-  fclose(f);
-}
 
 static Tensor *filled(Shape s, const double *v) {
   Tensor *t = tensor_new(DT_F32, s);
@@ -187,12 +168,7 @@ static void bad(int line, const char *text, const char *want) {
   d.quiet = 1;
   Recipe r;
   int rc = recipe_parse(path_of("bad.yaml"), text, strlen(text), a, &r, &d);
-  char msg[512];
-  size_t n = strlen(dir), k = 0;
-  for (const char *p = d.last; *p && k + 1 < sizeof msg;)
-    if (!strncmp(p, dir, n) && p[n] == '/') p += n + 1;
-    else msg[k++] = *p++;
-  msg[k] = 0;
+  const char *msg = without_dir(d.last);
   if (rc != -1 || d.nerr != 1 || strcmp(msg, want)) {
     fprintf(stderr, "%s:%d: recipe error case\n  got:  %s (rc %d, %d errors)\n  want: %s\n", __FILE__, line, msg, rc,
             d.nerr, want);
@@ -299,17 +275,12 @@ static void test_metrics(void) {
 }
 
 int main(void) {
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (fe_scratch_begin()) return 1;
   RUN(test_resize_pos_embed);
   RUN(test_init_from);
   RUN(test_recipe_keys);
   RUN(test_recipe_errors);
   RUN(test_metrics);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd)) return 1;
+  fe_scratch_end();
   return CHECK_DONE();
 }
