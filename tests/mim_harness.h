@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "f64_harness.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "pass.h"
@@ -42,27 +43,9 @@ static inline Graph *load(const char *file, const char *const *defs, int64_t bat
   return g;
 }
 
-/* A copy of g computing in f64 wherever g computes in f32: f32 sources become f64 and
- * so do f32 dtype attributes (cast's `to`, one_hot's `dtype`); shapes are re-inferred. */
+/* g promoted to f64 (f64_harness.h) */
 static inline Graph *to_f64(const Graph *g) {
-  Graph *h = ir_graph_new(g->name);
-  for (int i = 0; i < g->n; i++) {
-    const Node *n = &g->nodes[i];
-    Attr at[OP_MAX_ATTRS];
-    for (int k = 0; k < n->nattr; k++) {
-      at[k] = n->attr[k];
-      if (at[k].kind == AK_DTYPE && at[k].v.dt == DT_F32) at[k].v.dt = DT_F64;
-    }
-    NodeSpec sp = {.op = n->op, .in = n->in, .nin = n->nin, .attr = at, .nattr = n->nattr,
-                   .dtype = n->dtype == DT_F32 ? DT_F64 : n->dtype, .shape = &n->shape, .name = n->name,
-                   .loc = n->loc};
-    if (ir_emit(h, &sp, &D) != i) {
-      ir_graph_free(h);
-      return NULL;
-    }
-  }
-  for (int k = 0; k < g->nout; k++) ir_add_output(h, g->outs[k].name, g->outs[k].id);
-  return h;
+  return graph_to_f64(g, &D);
 }
 
 /* The default pipeline, pruned to `out` first when not NULL. */

@@ -21,6 +21,7 @@
 
 #include "autodiff.h"
 #include "check.h"
+#include "f64_harness.h"
 #include "frontend/frontend.h"
 #include "init.h"
 #include "interp/interp.h"
@@ -383,37 +384,8 @@ static void test_forward(void) {
 
 /* ---- gradients against finite differences, in f64 ---- */
 
-/* A copy of g with every f32 value f64: sources are made f64, casts and one_hot to f32
- * retarget, and every other node's type follows from its inputs. */
 static Graph *to_f64(const Graph *g) {
-  Rewrite rw;
-  pass_rw_init(&rw, g, &D);
-  for (int i = 0; i < g->n; i++) {
-    const Node *n = &g->nodes[i];
-    Attr at[OP_MAX_ATTRS];
-    int in[OP_MAX_INPUTS];
-    if (n->nin > OP_MAX_INPUTS || n->nattr > OP_MAX_ATTRS) {
-      fprintf(stderr, "to_f64: node %d has too many inputs or attributes\n", i);
-      pass_rw_abort(&rw);
-      return NULL;
-    }
-    for (int k = 0; k < n->nattr; k++) {
-      at[k] = n->attr[k];
-      if (at[k].kind == AK_DTYPE && at[k].v.dt == DT_F32) at[k].v.dt = DT_F64;
-    }
-    for (int k = 0; k < n->nin; k++) in[k] = rw.map[n->in[k]];
-    NodeSpec sp = {.op = n->op, .in = in, .nin = n->nin, .attr = at, .nattr = n->nattr,
-                   .dtype = n->dtype == DT_F32 ? DT_F64 : n->dtype, .shape = &n->shape, .name = n->name, .loc = n->loc};
-    if ((rw.map[i] = ir_emit(rw.dst, &sp, &D)) < 0) {
-      pass_rw_abort(&rw);
-      return NULL;
-    }
-  }
-  if (pass_rw_outputs(&rw, 0)) {
-    pass_rw_abort(&rw);
-    return NULL;
-  }
-  return pass_rw_finish(&rw);
+  return graph_to_f64(g, &D);
 }
 
 /* d loss / d (every weight, temperature) by autodiff, against central differences for
