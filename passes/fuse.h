@@ -79,6 +79,15 @@
  *      sums of squares, a bias's or a layer norm's gradient summed over the rows) — one
  *      member per step of the range. The optimizer's update of every parameter becomes a
  *      few kernels.
+ *   8b. Wide groups: the kernels left alone by 8, when none reads another, run as one
+ *      kernel too, greedily in kernel order under the same condition (at most
+ *      FUSE_WIDE_MAX of them). Each member keeps its own body; the group's range is the
+ *      largest member's, and every piece of it runs the proportional piece of each
+ *      member's range, so threads share every member evenly. The backward pass's pairs
+ *      of matmuls from one gradient (dX = dY·W and dW = dYᵀ·X) run together, and the
+ *      bias and scale gradients beside them: one synchronisation point instead of
+ *      several. Every element is still computed by its member's own code, so the bits
+ *      do not depend on the grouping or on the thread count.
  * Everything else is stored. Without fusion (`--no-fuse`) only rule 2 applies.
  *
  * Fusion never changes a value: an inlined element is computed by the same code, in the
@@ -120,7 +129,9 @@ char *fuse_live(const Graph *g);
 
 /* Rule 8 under the decisions inl (fuse_inline's): per node, the id of its group's last
  * member (where the group's one kernel runs), or -1 when it is not in a group of two or
- * more. malloc'd; the caller frees. */
-int *fuse_groups(const Graph *g, const char *inl);
+ * more. *wide gets per node whether its group is one of rule 8b's. Both malloc'd; the
+ * caller frees. */
+#define FUSE_WIDE_MAX 16 /* members of a rule 8b group */
+int *fuse_groups(const Graph *g, const char *inl, char **wide);
 
 #endif

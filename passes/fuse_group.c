@@ -72,11 +72,42 @@ static void reads(const Graph *g, const char *inl, int id, int root, int path_ok
   for (int j = 0; j < nd->nin; j++) reads(g, inl, nd->in[j], 0, step_ok, out, ok, n);
 }
 
-int *fuse_groups(const Graph *g, const char *inl) {
+/* Rule 8b: kernels left out of rule 8a's groups that read nothing of each other run as
+ * one kernel, greedily in kernel order, when every member's first reader comes after the
+ * candidate (the group runs where its last member stood). kernel[i]: i has a kernel. */
+static void wide_groups(const Graph *g, const char *kernel, int *const *lv, const int *nlv, int *const *rd,
+                        const int *rd_n, int *group, char *wide) {
+  int nm = 0, mem[FUSE_WIDE_MAX];
+  char *in = calloc((size_t)(g->n ? g->n : 1), 1);
+  if (!in) abort();
+  for (int c = 0; c <= g->n; c++) {
+    int cand = c < g->n && kernel[c] && group[c] < 0 && shape_numel(&g->nodes[c].shape) > 0;
+    if (c < g->n && !cand) continue;
+    int fits = cand && nm > 0 && nm < FUSE_WIDE_MAX;
+    for (int j = 0; fits && j < nlv[c]; j++) fits = !in[lv[c][j]];
+    for (int q = 0; fits && q < nm; q++) fits = !rd_n[mem[q]] || rd[mem[q]][0] > c;
+    if (!fits) { /* close the open group; c opens the next */
+      for (int q = 0; nm > 1 && q < nm; q++) {
+        group[mem[q]] = mem[nm - 1];
+        wide[mem[q]] = 1;
+      }
+      for (int q = 0; q < nm; q++) in[mem[q]] = 0;
+      nm = 0;
+    }
+    if (cand) {
+      mem[nm++] = c;
+      in[c] = 1;
+    }
+  }
+  free(in);
+}
+
+int *fuse_groups(const Graph *g, const char *inl, char **wide_out) {
   int n = g->n ? g->n : 1;
   int *group = malloc(sizeof *group * (size_t)n);
-  char *kind = calloc((size_t)n, 1), *live = fuse_live(g);
-  if (!group || !kind) abort();
+  char *kind = calloc((size_t)n, 1), *live = fuse_live(g), *kernel = calloc((size_t)n, 1);
+  char *wide = calloc((size_t)n, 1);
+  if (!group || !kind || !kernel || !wide) abort();
   /* the kernels, what they read, and each stored value's readers (ascending kernel ids) */
   int *rd_n = calloc((size_t)n, sizeof *rd_n), **rd = calloc((size_t)n, sizeof *rd);
   int **lv = calloc((size_t)n, sizeof *lv), *nlv = calloc((size_t)n, sizeof *nlv);
@@ -88,6 +119,7 @@ int *fuse_groups(const Graph *g, const char *inl) {
     group[i] = -1;
     const Node *nd = &g->nodes[i];
     if (inl[i] || !live[i] || nd->op == OP_INPUT || nd->op == OP_WEIGHT) continue;
+    kernel[i] = 1;
     int m = 0;
     reads(g, inl, i, 1, 1, buf, okb, &m);
     lv[i] = malloc(sizeof *lv[i] * (size_t)(m ? m : 1));
@@ -142,6 +174,7 @@ int *fuse_groups(const Graph *g, const char *inl) {
   }
   for (int k = KIND_FLAT; k <= KIND_TOTAL; k++)
     for (int q = 0; q < nm[k]; q++) group[mem[k][q]] = nm[k] > 1 ? mem[k][nm[k] - 1] : -1;
+  wide_groups(g, kernel, lv, nlv, rd, rd_n, group, wide);
   for (int i = 0; i < g->n; i++) {
     free(rd[i]);
     free(lv[i]);
@@ -158,6 +191,8 @@ int *fuse_groups(const Graph *g, const char *inl) {
   free(mem[KIND_TOTAL]);
   free(in_group);
   free(kind);
+  free(kernel);
   free(live);
+  *wide_out = wide;
   return group;
 }

@@ -23,6 +23,7 @@
 
 #include "codegen/emit.h"
 #include "codegen/vmath.h"
+#include "fuse.h"
 
 /* ---- small helpers ---- */
 
@@ -578,40 +579,47 @@ static int *kernel_leaves(const Graph *g, const char *inl, const int *mem, int n
   return out;
 }
 
-/* The kernel of the ABI: region bases + slot offsets -> pointers, then the body. */
-static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bodies) {
-  const Node *n = &e->g->nodes[k->node];
-  int nm, *mem = cg_members(e->g, l, k->node, &nm);
-  e->inplace = l->inplace[k->node];
-  int nleaf, *leaf = kernel_leaves(e->g, l->inl, mem, nm, e->inplace, &nleaf);
-  e->leaf = leaf;
-  e->nleaf = nleaf;
-  int np = nm + nleaf + 2;
+/* The body of the kernel whose members are mem[0..nm) (a shared one when nm is 1), its
+ * leaves in *leaf. */
+static LLVMValueRef kernel_body(Em *e, const CgLayout *l, const char *kname, int wide_member, const int *mem, int nm,
+                                int inplace, int **leaf, int *nleaf, Bodies *bodies) {
+  int last = mem[nm - 1];
+  e->inplace = inplace;
+  *leaf = kernel_leaves(e->g, l->inl, mem, nm, inplace, nleaf);
+  e->leaf = *leaf;
+  e->nleaf = *nleaf;
   char name[96];
-  snprintf(name, sizeof name, "%s.body", k->name);
+  if (wide_member) snprintf(name, sizeof name, "%s.body.%d", kname, last);
+  else snprintf(name, sizeof name, "%s.body", kname);
   LLVMValueRef fn;
   if (nm > 1) { /* a group's body is its own */
-    fn = emit_body(e, n, name, mem, nm);
+    fn = emit_body(e, &e->g->nodes[last], name, mem, nm);
     add_attr(e, fn, LLVMAttributeFunctionIndex, "alwaysinline", 0);
   } else {
-    char *key = body_key(e->g, l->inl, leaf, nleaf, e->inplace, k->node);
+    char *key = body_key(e->g, l->inl, *leaf, *nleaf, inplace, last);
     Body *bd = body_find(bodies, key);
     if (!bd->key) {
       bd->key = key;
-      bd->fn = emit_body(e, n, name, mem, 1);
+      bd->fn = emit_body(e, &e->g->nodes[last], name, mem, 1);
     } else {
       free(key);
     }
     bd->users++;
     fn = bd->fn;
   }
+  e->leaf = NULL;
+  e->nleaf = 0;
+  e->inplace = -1;
+  return fn;
+}
+
+/* In the kernel's wrapper: fn(outs..., leaves..., lo, hi), pointers from region bases
+ * and slot offsets. */
+static void call_body(Em *e, const CgLayout *l, LLVMValueRef base, LLVMValueRef fn, const int *mem, int nm,
+                      const int *leaf, int nleaf, LLVMValueRef lo, LLVMValueRef hi) {
+  int np = nm + nleaf + 2;
   LLVMValueRef *args = malloc(sizeof *args * (size_t)np);
   if (!args) abort();
-  LLVMTypeRef kt[3] = {e->ptr, e->i64, e->i64};
-  LLVMValueRef kf = LLVMAddFunction(e->mod, k->name, LLVMFunctionType(e->vd, kt, 3, 0));
-  add_attr(e, kf, LLVMAttributeFunctionIndex, "nounwind", 0);
-  LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, kf, "entry"));
-  LLVMValueRef base = LLVMGetParam(kf, 0);
   for (int i = 0; i < nm + nleaf; i++) {
     const CgSlot *s = &l->slot[i < nm ? mem[i] : leaf[i - nm]];
     LLVMValueRef r = em_i64(e, s->region);
@@ -619,16 +627,50 @@ static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bod
     LLVMValueRef off = em_i64(e, s->offset);
     args[i] = LLVMBuildInBoundsGEP2(e->b, e->i8, bp, &off, 1, "");
   }
-  args[np - 2] = LLVMGetParam(kf, 1);
-  args[np - 1] = LLVMGetParam(kf, 2);
+  args[np - 2] = lo;
+  args[np - 1] = hi;
   LLVMBuildCall2(e->b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)np, "");
-  LLVMBuildRetVoid(e->b);
   free(args);
-  free(leaf);
+}
+
+/* The kernel of the ABI: region bases + slot offsets -> pointers, then the body. A wide
+ * group (fuse.h rule 8b) calls each member's body over its proportional piece of the
+ * range: [lo * n / extent, hi * n / extent) of a member with range [0, n). */
+static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bodies) {
+  int nm, *mem = cg_members(e->g, l, k->node, &nm);
+  int wide = nm > 1 && l->wide && l->wide[k->node];
+  int nb = wide ? nm : 1, *leaf[FUSE_WIDE_MAX], nleaf[FUSE_WIDE_MAX];
+  LLVMValueRef fn[FUSE_WIDE_MAX];
+  for (int q = 0; q < nb; q++)
+    fn[q] = wide ? kernel_body(e, l, k->name, 1, &mem[q], 1, l->inplace[mem[q]], &leaf[q], &nleaf[q], bodies)
+                 : kernel_body(e, l, k->name, 0, mem, nm, l->inplace[k->node], &leaf[q], &nleaf[q], bodies);
+  LLVMTypeRef kt[3] = {e->ptr, e->i64, e->i64};
+  LLVMValueRef kf = LLVMAddFunction(e->mod, k->name, LLVMFunctionType(e->vd, kt, 3, 0));
+  add_attr(e, kf, LLVMAttributeFunctionIndex, "nounwind", 0);
+  LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, kf, "entry"));
+  LLVMValueRef base = LLVMGetParam(kf, 0), lo = LLVMGetParam(kf, 1), hi = LLVMGetParam(kf, 2);
+  for (int q = 0; q < nb; q++) {
+    if (!wide) {
+      call_body(e, l, base, fn[q], mem, nm, leaf[q], nleaf[q], lo, hi);
+      continue;
+    }
+    int64_t n = cg_extent(e->g, l->inl, mem[q]);
+    LLVMValueRef a = lo, b = hi;
+    if (n != k->extent) {
+      a = LLVMBuildUDiv(e->b, LLVMBuildNUWMul(e->b, lo, em_i64(e, n), ""), em_i64(e, k->extent), "");
+      b = LLVMBuildUDiv(e->b, LLVMBuildNUWMul(e->b, hi, em_i64(e, n), ""), em_i64(e, k->extent), "");
+    }
+    LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(e->ctx, kf, "member"),
+                      next = LLVMAppendBasicBlockInContext(e->ctx, kf, "next");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntULT, a, b, ""), run, next);
+    LLVMPositionBuilderAtEnd(e->b, run);
+    call_body(e, l, base, fn[q], &mem[q], 1, leaf[q], nleaf[q], a, b);
+    LLVMBuildBr(e->b, next);
+    LLVMPositionBuilderAtEnd(e->b, next);
+  }
+  LLVMBuildRetVoid(e->b);
+  for (int q = 0; q < nb; q++) free(leaf[q]);
   free(mem);
-  e->leaf = NULL;
-  e->nleaf = 0;
-  e->inplace = -1;
 }
 
 int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out, Diag *d) {

@@ -166,15 +166,24 @@ static int plan_act(const Graph *g, CgLayout *l, int fuse, Diag *d) {
   if (!root) abort();
   for (int k = 0; k < nb; k++) root[k] = k;
   for (int i = 0; i < g->n && fuse; i++) {
-    int own = buf[i];
-    if (own < 0 || !cg_is_kernel(g, l, i) || (l->group && l->group[i] >= 0) || !elementwise_kernel(g, l, i)) continue;
+    int own = buf[i], grouped = l->group && l->group[i] >= 0, wide = grouped && l->wide[i];
+    if (own < 0 || (grouped && !wide) || (!grouped && !cg_is_kernel(g, l, i)) || !elementwise_kernel(g, l, i)) continue;
+    int64_t at = pos[grouped ? l->group[i] : i]; /* where its kernel runs */
     int nl, *lv = cg_leaves(g, l->inl, i, &nl);
     char *bad = calloc((size_t)(i ? i : 1), 1);
     if (!bad) abort();
     same_index(g, l->inl, i, 1, 1, bad);
+    if (wide) /* another member of its wide group reads it: not to be overwritten */
+      for (int q = 0; q < g->n; q++) {
+        if (q == i || l->group[q] != l->group[i]) continue;
+        int nq, *lq = cg_leaves(g, l->inl, q, &nq);
+        for (int j = 0; j < nq; j++)
+          if (lq[j] < i) bad[lq[j]] = 1;
+        free(lq);
+      }
     for (int k = 0; k < nl && l->inplace[i] < 0; k++) {
       int x = lv[k], r = buf[x] >= 0 ? root[buf[x]] : -1;
-      if (r < 0 || bad[x] || b[r].end != pos[i] || b[r].bytes != b[own].bytes || g->nodes[x].dtype != g->nodes[i].dtype)
+      if (r < 0 || bad[x] || b[r].end != at || b[r].bytes != b[own].bytes || g->nodes[x].dtype != g->nodes[i].dtype)
         continue;
       l->inplace[i] = x;
       root[own] = r;
@@ -216,7 +225,7 @@ int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d) {
   if (!l->inplace) abort();
   for (int i = 0; i < g->n; i++) l->inplace[i] = -1;
   char *live = cg_live(g);
-  if (fuse) l->group = fuse_groups(g, l->inl);
+  if (fuse) l->group = fuse_groups(g, l->inl, &l->wide);
   for (int i = 0; i < g->n; i++) {
     const Node *n = &g->nodes[i];
     CgSlot *s = &l->slot[i];
@@ -254,6 +263,7 @@ void cg_layout_free(CgLayout *l) {
   free(l->slot);
   free(l->inl);
   free(l->group);
+  free(l->wide);
   free(l->inplace);
   memset(l, 0, sizeof *l);
 }
@@ -273,8 +283,11 @@ int cg_kernels(const Graph *g, const CgLayout *l, const char *prefix, CgKernel *
     if (l->group && l->group[i] == i) { /* a horizontal group: one step per total, or every element */
       int nm, *mem = cg_members(g, l, i, &nm);
       k->extent = 0;
-      for (int q = 0; q < nm; q++)
-        k->extent += op_info(nd->op)->cls == OPC_REDUCE ? 1 : shape_numel(&g->nodes[mem[q]].shape);
+      for (int q = 0; q < nm; q++) {
+        int64_t x = cg_extent(g, l->inl, mem[q]);
+        if (l->wide[i]) k->extent = x > k->extent ? x : k->extent; /* the largest member's */
+        else k->extent += op_info(nd->op)->cls == OPC_REDUCE ? 1 : shape_numel(&g->nodes[mem[q]].shape);
+      }
       free(mem);
     }
     int w = snprintf(k->name, sizeof k->name, "%sk%d", prefix, i);
