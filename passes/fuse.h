@@ -79,7 +79,18 @@
  *      sums of squares, a bias's or a layer norm's gradient summed over the rows) — one
  *      member per step of the range. The optimizer's update of every parameter becomes a
  *      few kernels.
- *   8b. Wide groups: the kernels left alone by 8, when none reads another, run as one
+ *   8c. Row groups: kernels left alone by 8 whose ranges step over the same R rows (an
+ *      elementwise kernel with no contraction in it over its output's rows, a last-axis
+ *      reduction over its input's), each reading the others only at its own row
+ *      (through elementwise ops, reshapes and broadcasts that keep rows, last-axis
+ *      reductions that keep the dimension), run as one kernel, greedily in kernel order
+ *      under rule 8's condition on readers (at most FUSE_WIDE_MAX). Each member keeps
+ *      its own body; the kernel runs them all over one tile of rows, then the next
+ *      tile, so what one member stores is still in the first-level cache when the next
+ *      reads it. The pieces a training step stores for its backward pass — a layer
+ *      norm's centred values, 1/std and output, a softmax's max, sum and
+ *      probabilities — are computed row by row together.
+ *   8b. Wide groups: the kernels left alone by 8 and 8c, when none reads another, run as one
  *      kernel too, greedily in kernel order under the same condition (at most
  *      FUSE_WIDE_MAX of them). Each member keeps its own body; the group's range is the
  *      largest member's, and every piece of it runs the proportional piece of each
@@ -129,9 +140,14 @@ char *fuse_live(const Graph *g);
 
 /* Rule 8 under the decisions inl (fuse_inline's): per node, the id of its group's last
  * member (where the group's one kernel runs), or -1 when it is not in a group of two or
- * more. *wide gets per node whether its group is one of rule 8b's. Both malloc'd; the
- * caller frees. */
-#define FUSE_WIDE_MAX 16 /* members of a rule 8b group */
-int *fuse_groups(const Graph *g, const char *inl, char **wide);
+ * more. *kind gets per node its group's kind (0 when none). Both malloc'd; the caller
+ * frees. */
+enum {
+  FUSE_GROUP_SHARED = 1, /* rule 8a: one body computes the members together */
+  FUSE_GROUP_WIDE = 2,   /* rule 8b: each member's body over its share of the range */
+  FUSE_GROUP_ROWS = 3    /* rule 8c: each member's body over the same rows, tile by tile */
+};
+#define FUSE_WIDE_MAX 16 /* members of a rule 8b or 8c group */
+int *fuse_groups(const Graph *g, const char *inl, char **kind);
 
 #endif

@@ -72,11 +72,117 @@ static void reads(const Graph *g, const char *inl, int id, int root, int path_ok
   for (int j = 0; j < nd->nin; j++) reads(g, inl, nd->in[j], 0, step_ok, out, ok, n);
 }
 
+/* ---- rule 8c: row groups ---- */
+
+/* Whether node id's inlined tree holds no epilogue contraction. */
+static int plain_or_rows(const Graph *g, const char *inl, int id, int root) {
+  if (!root && !inl[id]) return 1;
+  if (!root && inl[id] == FUSE_EPI) return 0;
+  const Node *n = &g->nodes[id];
+  for (int k = 0; k < n->nin; k++)
+    if (!plain_or_rows(g, inl, n->in[k], 0)) return 0;
+  return 1;
+}
+
+static int64_t rows_of(const Shape *s) {
+  int64_t r = 1;
+  for (int k = 0; k + 1 < s->rank; k++) r *= s->d[k];
+  return r;
+}
+
+/* A reduction over the last axis only, of a non-empty input. */
+static int last_axis_reduce(const Graph *g, const Node *nd) {
+  if (op_info(nd->op)->cls != OPC_REDUCE) return 0;
+  const Shape *xs = &g->nodes[nd->in[0]].shape;
+  int cnt;
+  const int64_t *axes = ir_attr_is(nd, "axes", &cnt);
+  return xs->rank >= 1 && cnt == 1 && axes[0] == xs->rank - 1 && shape_numel(xs) > 0;
+}
+
+/* The rows a kernel's range steps over (its code generator's range), or -1 when it is not
+ * a kernel of rows: an elementwise kernel with no contraction in it steps over the rows
+ * of its output, a last-axis reduction over those of its input. */
+static int64_t kernel_rows(const Graph *g, const char *inl, int id) {
+  const Node *nd = &g->nodes[id];
+  if (shape_numel(&nd->shape) == 0 || !plain_or_rows(g, inl, id, 1)) return -1;
+  if (is_elementwise(nd->op)) return rows_of(&nd->shape);
+  if (last_axis_reduce(g, nd)) return rows_of(&g->nodes[nd->in[0]].shape);
+  return -1;
+}
+
+/* Whether node id's inlined tree reads a member of the open group. */
+static int touches(const Graph *g, const char *inl, const char *in, int id, int root) {
+  if (!root && !inl[id]) return in[id];
+  const Node *n = &g->nodes[id];
+  for (int k = 0; k < n->nin; k++)
+    if (touches(g, inl, in, n->in[k], 0)) return 1;
+  return 0;
+}
+
+/* Whether every path from node id down to a member of the open group keeps row r at row
+ * r for a kernel of R rows: each step is elementwise, a reshape that keeps the rows, a
+ * broadcast along the last axis or a last-axis reduction keeping the dimension, and the
+ * member has R rows. */
+static int rows_kept(const Graph *g, const char *inl, const char *in, int id, int root, int64_t R) {
+  const Node *n = &g->nodes[id];
+  if (!root && !inl[id]) return !in[id] || rows_of(&n->shape) == R;
+  int keeps = rows_of(&n->shape) == R || (root && last_axis_reduce(g, n));
+  if (keeps && n->nin) {
+    const Shape *s = &n->shape, *xs = &g->nodes[n->in[0]].shape;
+    int same_lead = xs->rank == s->rank;
+    for (int k = 0; same_lead && k + 1 < s->rank; k++) same_lead = xs->d[k] == s->d[k];
+    if (is_elementwise(n->op)) keeps = 1;
+    else if (n->op == OP_RESHAPE) keeps = rows_of(xs) == R && s->rank && xs->rank && s->d[s->rank - 1] == xs->d[xs->rank - 1];
+    else if (n->op == OP_BROADCAST) keeps = same_lead && s->rank && xs->d[xs->rank - 1] == 1;
+    else keeps = last_axis_reduce(g, n) && rows_of(xs) == R;
+  }
+  for (int k = 0; k < n->nin; k++)
+    if (keeps ? !rows_kept(g, inl, in, n->in[k], 0, R) : touches(g, inl, in, n->in[k], 0)) return 0;
+  return 1;
+}
+
+/* Rule 8c: kernels of the same rows, each reading the others only at its own row, run as
+ * one kernel, greedily in kernel order, when every member's first reader outside the
+ * group comes after the candidate. */
+static void row_groups(const Graph *g, const char *inl, const char *kernel, int *const *rd, const int *rd_n, int *group,
+                       char *gkind) {
+  int nm = 0, mem[FUSE_WIDE_MAX];
+  int64_t R = -1;
+  char *in = calloc((size_t)(g->n ? g->n : 1), 1);
+  if (!in) abort();
+  for (int c = 0; c <= g->n; c++) {
+    int64_t rc = c < g->n && kernel[c] && group[c] < 0 ? kernel_rows(g, inl, c) : -1;
+    if (c < g->n && rc < 0) continue;
+    int fits = rc >= 0 && nm > 0 && nm < FUSE_WIDE_MAX && rc == R && rows_kept(g, inl, in, c, 1, R);
+    for (int q = 0; fits && q < nm; q++) /* every member's readers outside the group come after c */
+      for (int r = 0; r < rd_n[mem[q]]; r++) {
+        int y = rd[mem[q]][r];
+        if (y == c || in[y]) continue;
+        fits = y > c;
+        break;
+      }
+    if (!fits) { /* close the open group; c opens the next */
+      for (int q = 0; nm > 1 && q < nm; q++) {
+        group[mem[q]] = mem[nm - 1];
+        gkind[mem[q]] = FUSE_GROUP_ROWS;
+      }
+      for (int q = 0; q < nm; q++) in[mem[q]] = 0;
+      nm = 0;
+    }
+    if (rc >= 0) {
+      mem[nm++] = c;
+      in[c] = 1;
+      R = rc;
+    }
+  }
+  free(in);
+}
+
 /* Rule 8b: kernels left out of rule 8a's groups that read nothing of each other run as
  * one kernel, greedily in kernel order, when every member's first reader comes after the
  * candidate (the group runs where its last member stood). kernel[i]: i has a kernel. */
 static void wide_groups(const Graph *g, const char *kernel, int *const *lv, const int *nlv, int *const *rd,
-                        const int *rd_n, int *group, char *wide) {
+                        const int *rd_n, int *group, char *gkind) {
   int nm = 0, mem[FUSE_WIDE_MAX];
   char *in = calloc((size_t)(g->n ? g->n : 1), 1);
   if (!in) abort();
@@ -89,7 +195,7 @@ static void wide_groups(const Graph *g, const char *kernel, int *const *lv, cons
     if (!fits) { /* close the open group; c opens the next */
       for (int q = 0; nm > 1 && q < nm; q++) {
         group[mem[q]] = mem[nm - 1];
-        wide[mem[q]] = 1;
+        gkind[mem[q]] = FUSE_GROUP_WIDE;
       }
       for (int q = 0; q < nm; q++) in[mem[q]] = 0;
       nm = 0;
@@ -102,12 +208,12 @@ static void wide_groups(const Graph *g, const char *kernel, int *const *lv, cons
   free(in);
 }
 
-int *fuse_groups(const Graph *g, const char *inl, char **wide_out) {
+int *fuse_groups(const Graph *g, const char *inl, char **kind_out) {
   int n = g->n ? g->n : 1;
   int *group = malloc(sizeof *group * (size_t)n);
   char *kind = calloc((size_t)n, 1), *live = fuse_live(g), *kernel = calloc((size_t)n, 1);
-  char *wide = calloc((size_t)n, 1);
-  if (!group || !kind || !kernel || !wide) abort();
+  char *gkind = calloc((size_t)n, 1);
+  if (!group || !kind || !kernel || !gkind) abort();
   /* the kernels, what they read, and each stored value's readers (ascending kernel ids) */
   int *rd_n = calloc((size_t)n, sizeof *rd_n), **rd = calloc((size_t)n, sizeof *rd);
   int **lv = calloc((size_t)n, sizeof *lv), *nlv = calloc((size_t)n, sizeof *nlv);
@@ -174,7 +280,9 @@ int *fuse_groups(const Graph *g, const char *inl, char **wide_out) {
   }
   for (int k = KIND_FLAT; k <= KIND_TOTAL; k++)
     for (int q = 0; q < nm[k]; q++) group[mem[k][q]] = nm[k] > 1 ? mem[k][nm[k] - 1] : -1;
-  wide_groups(g, kernel, lv, nlv, rd, rd_n, group, wide);
+  for (int i = 0; i < g->n; i++) gkind[i] = group[i] >= 0 ? FUSE_GROUP_SHARED : 0;
+  row_groups(g, inl, kernel, rd, rd_n, group, gkind);
+  wide_groups(g, kernel, lv, nlv, rd, rd_n, group, gkind);
   for (int i = 0; i < g->n; i++) {
     free(rd[i]);
     free(lv[i]);
@@ -193,6 +301,6 @@ int *fuse_groups(const Graph *g, const char *inl, char **wide_out) {
   free(kind);
   free(kernel);
   free(live);
-  *wide_out = wide;
+  *kind_out = gkind;
   return group;
 }

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "codegen/codegen.h"
 #include "frontend/frontend.h"
+#include "fuse.h"
 #include "init.h"
 #include "jit/jit.h"
 #include "memplan.h"
@@ -202,11 +203,23 @@ static void test_inplace(void) {
   ir_graph_free(g);
 }
 
-/* In place inside a wide group (fuse.h rule 8b): the column sums of a (%8) read nothing
- * of %7 and run with it; %7 still writes over the product, which %8 does not read. When
- * the other member reads the product too (%3 with %5 in the second graph), it may not. */
-static void test_inplace_wide(void) {
-  const char *text = "graph \"ipw\" {\n"
+/* Lay out the graph in text (a [64,32], b [32,48] inputs), check it against the
+ * unplanned program (outputs names[0..n)), and hand back its layout in *l. */
+static Graph *laid_out(const char *text, const char *const *names, int n, int smaller, CgLayout *l) {
+  Graph *g = ir_parse(text, "inplace_groups", &D);
+  CHECK(g != NULL);
+  if (!g) return NULL;
+  CHECK_INT(cg_layout(g, l, &D), 0);
+  same_as_unplanned(g, names, n, smaller);
+  return g;
+}
+
+/* In place inside groups (fuse.h rules 8b, 8c): a member writes over a dying value that
+ * no other member of its group reads, and not over one that another member reads. */
+static void test_inplace_groups(void) {
+  CgLayout l;
+  /* a row group (%7 and the three row sums): %7 writes over the product */
+  const char *rows = "graph \"ipr\" {\n"
                      "  %0 = input \"a\" : f32[64,32]\n"
                      "  %1 = input \"b\" : f32[32,48]\n"
                      "  %2 = matmul(%0, %1) {ta=0, tb=0} : f32[64,48]\n"
@@ -223,50 +236,65 @@ static void test_inplace_wide(void) {
                      "  output \"sum\" = %9\n"
                      "  output \"max\" = %10\n"
                      "}\n";
-  Graph *g = ir_parse(text, "inplace_wide", &D);
-  CHECK(g != NULL);
+  const char *names[] = {"cols", "arows", "sum", "max"};
+  Graph *g = laid_out(rows, names, 4, 1, &l);
   if (!g) return;
-  CgLayout l;
-  CHECK_INT(cg_layout(g, &l, &D), 0);
-  CHECK_INT(l.group[7], 8);
-  CHECK_INT(l.group[8], 8);
-  CHECK(l.wide[7] && l.wide[8]);
+  for (int i = 7; i <= 10; i++) CHECK(l.group[i] == 10 && l.gkind[i] == FUSE_GROUP_ROWS);
   CHECK_INT(l.inplace[7], 2);
   CHECK_INT(l.slot[7].offset, l.slot[2].offset);
   cg_layout_free(&l);
-  const char *names[] = {"cols", "arows", "sum", "max"};
-  same_as_unplanned(g, names, 4, 1);
   ir_graph_free(g);
-  /* the product's other reader in the same group: no overwriting */
-  const char *text2 = "graph \"ipw2\" {\n"
-                      "  %0 = input \"a\" : f32[64,32]\n"
-                      "  %1 = input \"b\" : f32[32,48]\n"
-                      "  %2 = matmul(%0, %1) {ta=0, tb=0} : f32[64,48]\n"
-                      "  %3 = reduce_sum(%2) {axes=[0], keepdims=0} : f32[48]\n"
-                      "  %4 = tanh(%2) : f32[64,48]\n"
-                      "  %5 = exp(%4) : f32[64,48]\n"
-                      "  %6 = reduce_sum(%5) {axes=[1], keepdims=0} : f32[64]\n"
-                      "  %7 = reduce_max(%5) {axes=[1], keepdims=0} : f32[64]\n"
-                      "  output \"cols\" = %3\n"
-                      "  output \"sum\" = %6\n"
-                      "  output \"max\" = %7\n"
-                      "}\n";
-  g = ir_parse(text2, "inplace_wide2", &D);
-  CHECK(g != NULL);
-  if (!g) return;
-  CHECK_INT(cg_layout(g, &l, &D), 0);
-  CHECK(l.group[3] >= 0 && l.group[3] == l.group[5] && l.wide[5]);
-  CHECK_INT(l.inplace[5], -1);
+  /* a wide group (%7 and aᵀa, which reads nothing of it): %7 writes over the product */
+  const char *wide = "graph \"ipw\" {\n"
+                     "  %0 = input \"a\" : f32[64,32]\n"
+                     "  %1 = input \"b\" : f32[32,48]\n"
+                     "  %2 = matmul(%0, %1) {ta=0, tb=0} : f32[64,48]\n"
+                     "  %3 = reduce_sum(%2) {axes=[0], keepdims=0} : f32[48]\n"
+                     "  %4 = broadcast(%3) {shape=[64,48]} : f32[64,48]\n"
+                     "  %5 = tanh(%2) : f32[64,48]\n"
+                     "  %6 = exp(%5) : f32[64,48]\n"
+                     "  %7 = add(%6, %4) : f32[64,48]\n"
+                     "  %8 = matmul(%0, %0) {ta=1, tb=0} : f32[32,32]\n"
+                     "  %9 = reduce_sum(%7) {axes=[0], keepdims=0} : f32[48]\n"
+                     "  %10 = reduce_max(%7) {axes=[0], keepdims=0} : f32[48]\n"
+                     "  output \"cols\" = %3\n"
+                     "  output \"gram\" = %8\n"
+                     "  output \"sum\" = %9\n"
+                     "  output \"max\" = %10\n"
+                     "}\n";
+  const char *wnames[] = {"cols", "gram", "sum", "max"};
+  if (!(g = laid_out(wide, wnames, 4, 1, &l))) return;
+  CHECK(l.group[7] == 8 && l.group[8] == 8 && l.gkind[7] == FUSE_GROUP_WIDE && l.gkind[8] == FUSE_GROUP_WIDE);
+  CHECK_INT(l.inplace[7], 2);
+  CHECK_INT(l.slot[7].offset, l.slot[2].offset);
   cg_layout_free(&l);
-  const char *names2[] = {"cols", "sum", "max"};
-  same_as_unplanned(g, names2, 3, 0);
+  ir_graph_free(g);
+  /* the product's other reader in the same row group (%5): no overwriting */
+  const char *both = "graph \"ipb\" {\n"
+                     "  %0 = input \"a\" : f32[64,32]\n"
+                     "  %1 = input \"b\" : f32[32,48]\n"
+                     "  %2 = matmul(%0, %1) {ta=0, tb=0} : f32[64,48]\n"
+                     "  %3 = tanh(%2) : f32[64,48]\n"
+                     "  %4 = exp(%3) : f32[64,48]\n"
+                     "  %5 = reduce_sum(%2) {axes=[1], keepdims=0} : f32[64]\n"
+                     "  %6 = reduce_sum(%4) {axes=[1], keepdims=0} : f32[64]\n"
+                     "  %7 = reduce_max(%4) {axes=[1], keepdims=0} : f32[64]\n"
+                     "  output \"psum\" = %5\n"
+                     "  output \"sum\" = %6\n"
+                     "  output \"max\" = %7\n"
+                     "}\n";
+  const char *bnames[] = {"psum", "sum", "max"};
+  if (!(g = laid_out(both, bnames, 3, 0, &l))) return;
+  CHECK(l.group[4] >= 0 && l.group[4] == l.group[5] && l.gkind[4] == FUSE_GROUP_ROWS);
+  CHECK_INT(l.inplace[4], -1);
+  cg_layout_free(&l);
   ir_graph_free(g);
 }
 
 int main(void) {
   diag_init(&D);
   RUN(test_inplace);
-  RUN(test_inplace_wide);
+  RUN(test_inplace_groups);
   RUN(test_random);
   RUN(test_checker);
   RUN(test_vit);

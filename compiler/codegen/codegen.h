@@ -46,8 +46,7 @@ typedef struct CgLayout {
   char *inl;                    /* per node: computed inside its readers (passes/fuse.h) */
   int *group;                   /* per node: the last member of its horizontal group, where
                                    the group's one kernel runs, or -1 (fuse.h rule 8) */
-  char *wide;                   /* per node: its group is a wide one (rule 8b): members keep
-                                   their own bodies over proportional pieces of the range */
+  char *gkind;                  /* per node: its group's FUSE_GROUP_ kind, 0 when none */
   int *inplace;                 /* per node: the stored value whose bytes its kernel writes
                                    over (the last reader, same size, same index), or -1 */
 } CgLayout;

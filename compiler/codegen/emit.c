@@ -633,24 +633,51 @@ static void call_body(Em *e, const CgLayout *l, LLVMValueRef base, LLVMValueRef 
   free(args);
 }
 
+/* A row group's tile: rows whose members' outputs take about EM_ROW_TILE_BYTES, so that
+ * what one member writes is still in the first-level cache when the next reads it. */
+#define EM_ROW_TILE_BYTES 16384
+static int64_t row_tile(const Graph *g, const int *mem, int nm, int64_t rows) {
+  int64_t bytes = 0;
+  for (int q = 0; q < nm; q++) bytes += shape_numel(&g->nodes[mem[q]].shape) / rows * dtype_size(g->nodes[mem[q]].dtype);
+  int64_t t = bytes ? EM_ROW_TILE_BYTES / bytes : rows;
+  return t < 1 ? 1 : t;
+}
+
 /* The kernel of the ABI: region bases + slot offsets -> pointers, then the body. A wide
  * group (fuse.h rule 8b) calls each member's body over its proportional piece of the
- * range: [lo * n / extent, hi * n / extent) of a member with range [0, n). */
+ * range: [lo * n / extent, hi * n / extent) of a member with range [0, n). A row group
+ * (rule 8c) calls every member's body over one tile of rows, tile after tile. */
 static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bodies) {
   int nm, *mem = cg_members(e->g, l, k->node, &nm);
-  int wide = nm > 1 && l->wide && l->wide[k->node];
-  int nb = wide ? nm : 1, *leaf[FUSE_WIDE_MAX], nleaf[FUSE_WIDE_MAX];
+  int kind = nm > 1 ? l->gkind[k->node] : 0, apart = kind == FUSE_GROUP_WIDE || kind == FUSE_GROUP_ROWS;
+  int nb = apart ? nm : 1, *leaf[FUSE_WIDE_MAX], nleaf[FUSE_WIDE_MAX];
   LLVMValueRef fn[FUSE_WIDE_MAX];
   for (int q = 0; q < nb; q++)
-    fn[q] = wide ? kernel_body(e, l, k->name, 1, &mem[q], 1, l->inplace[mem[q]], &leaf[q], &nleaf[q], bodies)
-                 : kernel_body(e, l, k->name, 0, mem, nm, l->inplace[k->node], &leaf[q], &nleaf[q], bodies);
+    fn[q] = apart ? kernel_body(e, l, k->name, 1, &mem[q], 1, l->inplace[mem[q]], &leaf[q], &nleaf[q], bodies)
+                  : kernel_body(e, l, k->name, 0, mem, nm, l->inplace[k->node], &leaf[q], &nleaf[q], bodies);
   LLVMTypeRef kt[3] = {e->ptr, e->i64, e->i64};
   LLVMValueRef kf = LLVMAddFunction(e->mod, k->name, LLVMFunctionType(e->vd, kt, 3, 0));
   add_attr(e, kf, LLVMAttributeFunctionIndex, "nounwind", 0);
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, kf, "entry"));
   LLVMValueRef base = LLVMGetParam(kf, 0), lo = LLVMGetParam(kf, 1), hi = LLVMGetParam(kf, 2);
-  for (int q = 0; q < nb; q++) {
-    if (!wide) {
+  if (kind == FUSE_GROUP_ROWS) {
+    for (int q = 0; q < nm; q++)
+      if (cg_extent(e->g, l->inl, mem[q]) != k->extent) abort(); /* fuse.h rule 8c: the same rows */
+    int64_t T = row_tile(e->g, mem, nm, k->extent);
+    LLVMValueRef n = LLVMBuildUDiv(e->b, LLVMBuildAdd(e->b, LLVMBuildSub(e->b, hi, lo, ""), em_i64(e, T - 1), ""), em_i64(e, T), "");
+    LLVMValueRef saved = e->fn;
+    e->fn = kf; /* the tile loop is the wrapper's */
+    Loop L;
+    LLVMValueRef j = loop_begin(e, &L, em_i64(e, 0), n);
+    LLVMValueRef a = LLVMBuildAdd(e->b, lo, em_mulc(e, j, T), "");
+    LLVMValueRef b = LLVMBuildAdd(e->b, a, em_i64(e, T), "");
+    b = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, b, hi, ""), b, hi, "");
+    for (int q = 0; q < nm; q++) call_body(e, l, base, fn[q], &mem[q], 1, leaf[q], nleaf[q], a, b);
+    loop_end(e, &L, NULL);
+    e->fn = saved;
+  }
+  for (int q = 0; q < nb && kind != FUSE_GROUP_ROWS; q++) {
+    if (!apart) {
       call_body(e, l, base, fn[q], mem, nm, leaf[q], nleaf[q], lo, hi);
       continue;
     }

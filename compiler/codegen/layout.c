@@ -166,14 +166,14 @@ static int plan_act(const Graph *g, CgLayout *l, int fuse, Diag *d) {
   if (!root) abort();
   for (int k = 0; k < nb; k++) root[k] = k;
   for (int i = 0; i < g->n && fuse; i++) {
-    int own = buf[i], grouped = l->group && l->group[i] >= 0, wide = grouped && l->wide[i];
+    int own = buf[i], grouped = l->group && l->group[i] >= 0, wide = grouped && l->gkind[i] != FUSE_GROUP_SHARED;
     if (own < 0 || (grouped && !wide) || (!grouped && !cg_is_kernel(g, l, i)) || !elementwise_kernel(g, l, i)) continue;
     int64_t at = pos[grouped ? l->group[i] : i]; /* where its kernel runs */
     int nl, *lv = cg_leaves(g, l->inl, i, &nl);
     char *bad = calloc((size_t)(i ? i : 1), 1);
     if (!bad) abort();
     same_index(g, l->inl, i, 1, 1, bad);
-    if (wide) /* another member of its wide group reads it: not to be overwritten */
+    if (wide) /* another member of its group reads it: not to be overwritten */
       for (int q = 0; q < g->n; q++) {
         if (q == i || l->group[q] != l->group[i]) continue;
         int nq, *lq = cg_leaves(g, l->inl, q, &nq);
@@ -225,7 +225,7 @@ int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d) {
   if (!l->inplace) abort();
   for (int i = 0; i < g->n; i++) l->inplace[i] = -1;
   char *live = cg_live(g);
-  if (fuse) l->group = fuse_groups(g, l->inl, &l->wide);
+  if (fuse) l->group = fuse_groups(g, l->inl, &l->gkind);
   for (int i = 0; i < g->n; i++) {
     const Node *n = &g->nodes[i];
     CgSlot *s = &l->slot[i];
@@ -263,7 +263,7 @@ void cg_layout_free(CgLayout *l) {
   free(l->slot);
   free(l->inl);
   free(l->group);
-  free(l->wide);
+  free(l->gkind);
   free(l->inplace);
   memset(l, 0, sizeof *l);
 }
@@ -285,7 +285,7 @@ int cg_kernels(const Graph *g, const CgLayout *l, const char *prefix, CgKernel *
       k->extent = 0;
       for (int q = 0; q < nm; q++) {
         int64_t x = cg_extent(g, l->inl, mem[q]);
-        if (l->wide[i]) k->extent = x > k->extent ? x : k->extent; /* the largest member's */
+        if (l->gkind[i] != FUSE_GROUP_SHARED) k->extent = x > k->extent ? x : k->extent; /* the largest member's */
         else k->extent += op_info(nd->op)->cls == OPC_REDUCE ? 1 : shape_numel(&g->nodes[mem[q]].shape);
       }
       free(mem);
