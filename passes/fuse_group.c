@@ -74,16 +74,6 @@ static void reads(const Graph *g, const char *inl, int id, int root, int path_ok
 
 /* ---- rule 8c: row groups ---- */
 
-/* Whether node id's inlined tree holds no epilogue contraction. */
-static int plain_or_rows(const Graph *g, const char *inl, int id, int root) {
-  if (!root && !inl[id]) return 1;
-  if (!root && inl[id] == FUSE_EPI) return 0;
-  const Node *n = &g->nodes[id];
-  for (int k = 0; k < n->nin; k++)
-    if (!plain_or_rows(g, inl, n->in[k], 0)) return 0;
-  return 1;
-}
-
 static int64_t rows_of(const Shape *s) {
   int64_t r = 1;
   for (int k = 0; k + 1 < s->rank; k++) r *= s->d[k];
@@ -99,12 +89,39 @@ static int last_axis_reduce(const Graph *g, const Node *nd) {
   return xs->rank >= 1 && cnt == 1 && axes[0] == xs->rank - 1 && shape_numel(xs) > 0;
 }
 
-/* The rows a kernel's range steps over (its code generator's range), or -1 when it is not
- * a kernel of rows: an elementwise kernel with no contraction in it steps over the rows
- * of its output, a last-axis reduction over those of its input. */
-static int64_t kernel_rows(const Graph *g, const char *inl, int id) {
+/* The epilogue contraction in node id's inlined tree, or -1. */
+static int epi_of(const Graph *g, const char *inl, int id, int root) {
+  if (!root && !inl[id]) return -1;
+  if (!root && inl[id] == FUSE_EPI) return id;
+  const Node *n = &g->nodes[id];
+  for (int k = 0; k < n->nin; k++) {
+    int x = epi_of(g, inl, n->in[k], 0);
+    if (x >= 0) return x;
+  }
+  return -1;
+}
+
+/* The rows a kernel computes row by row, or -1 when it does not: an elementwise kernel
+ * over the rows of its output, a last-axis reduction over those of its input; a matmul
+ * (alone, or with an elementwise epilogue that keeps its rows) over the rows of its
+ * product, in steps of several rows (*mm = 1). */
+static int64_t kernel_rows(const Graph *g, const char *inl, int id, int *mm) {
   const Node *nd = &g->nodes[id];
-  if (shape_numel(&nd->shape) == 0 || !plain_or_rows(g, inl, id, 1)) return -1;
+  *mm = 0;
+  if (shape_numel(&nd->shape) == 0) return -1;
+  if (nd->op == OP_MATMUL) {
+    *mm = 1;
+    return rows_of(&nd->shape);
+  }
+  int epi = epi_of(g, inl, id, 1);
+  if (epi >= 0 && is_elementwise(nd->op)) { /* rule 5 keeps the product's row r at row r */
+    const Shape *ms = &g->nodes[epi].shape, *s = &nd->shape;
+    if (g->nodes[epi].op != OP_MATMUL || rows_of(ms) != rows_of(s) || !s->rank || ms->d[ms->rank - 1] != s->d[s->rank - 1])
+      return -1;
+    *mm = 1;
+    return rows_of(s);
+  }
+  if (epi >= 0) return -1;
   if (is_elementwise(nd->op)) return rows_of(&nd->shape);
   if (last_axis_reduce(g, nd)) return rows_of(&g->nodes[nd->in[0]].shape);
   return -1;
@@ -141,19 +158,19 @@ static int rows_kept(const Graph *g, const char *inl, const char *in, int id, in
   return 1;
 }
 
-/* Rule 8c: kernels of the same rows, each reading the others only at its own row, run as
- * one kernel, greedily in kernel order, when every member's first reader outside the
- * group comes after the candidate. */
+/* Rule 8c: kernels of the same rows, each reading the others only at its own row (at
+ * most one of them a matmul), run as one kernel, greedily in kernel order, when every
+ * member's first reader outside the group comes after the candidate. */
 static void row_groups(const Graph *g, const char *inl, const char *kernel, int *const *rd, const int *rd_n, int *group,
                        char *gkind) {
-  int nm = 0, mem[FUSE_WIDE_MAX];
+  int nm = 0, mem[FUSE_WIDE_MAX], has_mm = 0, mm = 0;
   int64_t R = -1;
   char *in = calloc((size_t)(g->n ? g->n : 1), 1);
   if (!in) abort();
   for (int c = 0; c <= g->n; c++) {
-    int64_t rc = c < g->n && kernel[c] && group[c] < 0 ? kernel_rows(g, inl, c) : -1;
+    int64_t rc = c < g->n && kernel[c] && group[c] < 0 ? kernel_rows(g, inl, c, &mm) : -1;
     if (c < g->n && rc < 0) continue;
-    int fits = rc >= 0 && nm > 0 && nm < FUSE_WIDE_MAX && rc == R && rows_kept(g, inl, in, c, 1, R);
+    int fits = rc >= 0 && nm > 0 && nm < FUSE_WIDE_MAX && rc == R && !(mm && has_mm) && rows_kept(g, inl, in, c, 1, R);
     for (int q = 0; fits && q < nm; q++) /* every member's readers outside the group come after c */
       for (int r = 0; r < rd_n[mem[q]]; r++) {
         int y = rd[mem[q]][r];
@@ -168,11 +185,13 @@ static void row_groups(const Graph *g, const char *inl, const char *kernel, int 
       }
       for (int q = 0; q < nm; q++) in[mem[q]] = 0;
       nm = 0;
+      has_mm = 0;
     }
     if (rc >= 0) {
       mem[nm++] = c;
       in[c] = 1;
       R = rc;
+      has_mm |= mm;
     }
   }
   free(in);

@@ -21,6 +21,7 @@
 #include "check.h"
 #include "interp/interp.h"
 #include "codegen/codegen.h"
+#include "codegen/emit.h"
 #include "fuse.h"
 #include "jit/jit.h"
 
@@ -246,6 +247,7 @@ static int run_seed(uint64_t seed, int verbose, Stats *st) {
         st->grouped += l.group && l.group[i] >= 0 && l.gkind[i] == FUSE_GROUP_SHARED;
         st->wide += l.group && l.group[i] >= 0 && l.gkind[i] == FUSE_GROUP_WIDE;
         st->rowgroup += l.group && l.group[i] >= 0 && l.gkind[i] == FUSE_GROUP_ROWS;
+        st->rowmm += l.group && l.group[i] >= 0 && l.gkind[i] == FUSE_GROUP_ROWS && cg_matmul_of(c.g, l.inl, i) >= 0;
         st->inplace += l.inplace[i] >= 0;
         st->recomputed += l.inl[i] == FUSE_INLINE && rd[i] > 1 && (cl == OPC_UNARY || cl == OPC_BINARY || cl == OPC_SELECT);
         const Node *mm = &c.g->nodes[i];
@@ -291,8 +293,8 @@ int main(void) {
     if (op_is_primitive((OpKind)k) && k != OP_WEIGHT) fprintf(stderr, " %s %ld", op_info((OpKind)k)->name, st.ops[k]);
   fprintf(stderr, "\ndtypes:");
   for (int t = DT_F32; t <= DT_BOOL; t++) fprintf(stderr, " %s %ld", dtype_name((DType)t), st.dtypes[t]);
-  fprintf(stderr, "\nfusion: %ld stored, %ld inlined (%ld recomputed in several readers), %ld row values, %ld epilogue contractions, %ld matmul operands read through views, %ld kernels in horizontal groups, %ld in wide groups, %ld in row groups, %ld in place, %ld matmuls on packed panels\n",
-          st.fused[FUSE_STORED], st.fused[FUSE_INLINE], st.recomputed, st.fused[FUSE_ROW], st.fused[FUSE_EPI], st.views, st.grouped, st.wide, st.rowgroup, st.inplace, st.packed);
+  fprintf(stderr, "\nfusion: %ld stored, %ld inlined (%ld recomputed in several readers), %ld row values, %ld epilogue contractions, %ld matmul operands read through views, %ld kernels in horizontal groups, %ld in wide groups, %ld in row groups (%ld of them matmuls), %ld in place, %ld matmuls on packed panels\n",
+          st.fused[FUSE_STORED], st.fused[FUSE_INLINE], st.recomputed, st.fused[FUSE_ROW], st.fused[FUSE_EPI], st.views, st.grouped, st.wide, st.rowgroup, st.rowmm, st.inplace, st.packed);
   /* the suite must reach every fusion rule, or passing it proves little about them */
   if (count >= 100) {
     CHECK(st.fused[FUSE_ROW] >= count / 50);
@@ -302,6 +304,7 @@ int main(void) {
     CHECK(st.grouped >= count / 50);
     CHECK(st.wide >= count / 50);
     CHECK(st.rowgroup >= count / 50);
+    CHECK(st.rowmm >= count / 100);
     CHECK(st.inplace >= 1);
     CHECK(st.packed >= 1);
   }

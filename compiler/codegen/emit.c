@@ -376,6 +376,11 @@ static int64_t flat_rows(const Shape *s) {
   return r;
 }
 
+int cg_matmul_of(const Graph *g, const char *inl, int id) {
+  int x = g->nodes[id].op == OP_MATMUL ? id : cg_fused(g, inl, id, NULL, NULL);
+  return x >= 0 && g->nodes[x].op == OP_MATMUL ? x : -1;
+}
+
 int64_t cg_extent(const Graph *g, const char *inl, int id) {
   int epi = inl ? cg_fused(g, inl, id, NULL, NULL) : -1;
   if (epi >= 0) return cg_extent(g, NULL, epi); /* the contraction's range; its epilogue follows each step */
@@ -660,10 +665,16 @@ static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bod
   add_attr(e, kf, LLVMAttributeFunctionIndex, "nounwind", 0);
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, kf, "entry"));
   LLVMValueRef base = LLVMGetParam(kf, 0), lo = LLVMGetParam(kf, 1), hi = LLVMGetParam(kf, 2);
-  if (kind == FUSE_GROUP_ROWS) {
-    for (int q = 0; q < nm; q++)
-      if (cg_extent(e->g, l->inl, mem[q]) != k->extent) abort(); /* fuse.h rule 8c: the same rows */
-    int64_t T = row_tile(e->g, mem, nm, k->extent);
+  if (kind == FUSE_GROUP_ROWS) { /* the range in rows, or in the matmul member's steps */
+    int mq = -1, mmn = -1;
+    for (int q = 0; q < nm && mq < 0; q++)
+      if ((mmn = cg_matmul_of(e->g, l->inl, mem[q])) >= 0) mq = q;
+    const Shape *ms = mq >= 0 ? &e->g->nodes[mmn].shape : NULL;
+    int64_t M = ms ? ms->d[ms->rank - 2] : 1, G = (M + EM_MATMUL_MR - 1) / EM_MATMUL_MR;
+    int64_t rows = ms ? shape_numel(ms) / ms->d[ms->rank - 1] : k->extent;
+    for (int q = 0; q < nm; q++) /* fuse.h rule 8c: the same rows */
+      if (q != mq && cg_extent(e->g, l->inl, mem[q]) != rows) abort();
+    int64_t T = mq >= 0 ? 64 / EM_MATMUL_MR : row_tile(e->g, mem, nm, k->extent);
     LLVMValueRef n = LLVMBuildUDiv(e->b, LLVMBuildAdd(e->b, LLVMBuildSub(e->b, hi, lo, ""), em_i64(e, T - 1), ""), em_i64(e, T), "");
     LLVMValueRef saved = e->fn;
     e->fn = kf; /* the tile loop is the wrapper's */
@@ -672,7 +683,18 @@ static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bod
     LLVMValueRef a = LLVMBuildAdd(e->b, lo, em_mulc(e, j, T), "");
     LLVMValueRef b = LLVMBuildAdd(e->b, a, em_i64(e, T), "");
     b = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, b, hi, ""), b, hi, "");
-    for (int q = 0; q < nm; q++) call_body(e, l, base, fn[q], &mem[q], 1, leaf[q], nleaf[q], a, b);
+    LLVMValueRef ra = a, rb = b;
+    if (mq >= 0) { /* step s: rows from (s / G) * M + min((s % G) * MR, M) */
+      LLVMValueRef st[2] = {a, b}, rw[2];
+      for (int t = 0; t < 2; t++) {
+        LLVMValueRef in = em_mulc(e, LLVMBuildURem(e->b, st[t], em_i64(e, G), ""), EM_MATMUL_MR);
+        in = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, in, em_i64(e, M), ""), in, em_i64(e, M), "");
+        rw[t] = LLVMBuildAdd(e->b, em_mulc(e, LLVMBuildUDiv(e->b, st[t], em_i64(e, G), ""), M), in, "");
+      }
+      ra = rw[0];
+      rb = rw[1];
+    }
+    for (int q = 0; q < nm; q++) call_body(e, l, base, fn[q], &mem[q], 1, leaf[q], nleaf[q], q == mq ? a : ra, q == mq ? b : rb);
     loop_end(e, &L, NULL);
     e->fn = saved;
   }

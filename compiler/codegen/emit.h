@@ -96,6 +96,8 @@ void em_strides(const Shape *s, int64_t *st);
 
 /* Rows of C per step of a matmul kernel's range (its micro-kernel's tile height). */
 #define EM_MATMUL_MR 4
+/* The matmul that kernel id runs (itself, or its epilogue contraction), or -1. */
+int cg_matmul_of(const Graph *g, const char *inl, int id);
 
 /* A reduction kernel's body over e->lo..e->hi (emit.c). */
 void em_reduce(Em *e);

@@ -285,6 +285,10 @@ int cg_kernels(const Graph *g, const CgLayout *l, const char *prefix, CgKernel *
       k->extent = 0;
       for (int q = 0; q < nm; q++) {
         int64_t x = cg_extent(g, l->inl, mem[q]);
+        if (l->gkind[i] == FUSE_GROUP_ROWS && cg_matmul_of(g, l->inl, mem[q]) >= 0) { /* its steps */
+          k->extent = x;
+          break;
+        }
         if (l->gkind[i] != FUSE_GROUP_SHARED) k->extent = x > k->extent ? x : k->extent; /* the largest member's */
         else k->extent += op_info(nd->op)->cls == OPC_REDUCE ? 1 : shape_numel(&g->nodes[mem[q]].shape);
       }
