@@ -79,9 +79,9 @@
  *      sums of squares, a bias's or a layer norm's gradient summed over the rows) — one
  *      member per step of the range. The optimizer's update of every parameter becomes a
  *      few kernels.
- *   8c. Row groups: kernels left alone by 8 whose ranges step over the same R rows (an
- *      elementwise kernel with no contraction in it over its output's rows, a last-axis
- *      reduction over its input's), each reading the others only at its own row
+ *   8c. Row groups: kernels left alone by 8 that compute the same R rows row by row (an
+ *      elementwise kernel over its output's rows, a last-axis reduction over its
+ *      input's, a matmul over its product's), each reading the others only at its own row
  *      (through elementwise ops, reshapes and broadcasts that keep rows, last-axis
  *      reductions that keep the dimension), run as one kernel, greedily in kernel order
  *      under rule 8's condition on readers (at most FUSE_WIDE_MAX). Each member keeps
@@ -89,9 +89,13 @@
  *      tile, so what one member stores is still in the first-level cache when the next
  *      reads it. The pieces a training step stores for its backward pass — a layer
  *      norm's centred values, 1/std and output, a softmax's max, sum and
- *      probabilities — are computed row by row together.
- *   8b. Wide groups: the kernels left alone by 8 and 8c, when none reads another, run as one
- *      kernel too, greedily in kernel order under the same condition (at most
+ *      probabilities — are computed row by row together. One member may be a matmul
+ *      (alone, or under an elementwise epilogue that keeps its rows): the range is then
+ *      the matmul's steps, a tile is 64 rows of its product, and the others run over
+ *      the rows each tile finished (a linear layer and the layer norm after it, the
+ *      attention scores and their softmax, a gradient and the gelu derivative it meets).
+ *   8b. Wide groups (formed after 8c): the kernels left alone by 8 and 8c, when none
+ *      reads another, run as one kernel too, greedily in kernel order under the same condition (at most
  *      FUSE_WIDE_MAX of them). Each member keeps its own body; the group's range is the
  *      largest member's, and every piece of it runs the proportional piece of each
  *      member's range, so threads share every member evenly. The backward pass's pairs
