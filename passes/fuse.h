@@ -79,7 +79,7 @@
  *      sums of squares, a bias's or a layer norm's gradient summed over the rows) — one
  *      member per step of the range. The optimizer's update of every parameter becomes a
  *      few kernels.
- *   8c. Row groups: kernels left alone by 8 that compute the same R rows row by row (an
+ *   8b. Row groups: kernels left alone by 8 that compute the same R rows row by row (an
  *      elementwise kernel over its output's rows, a last-axis reduction over its
  *      input's, a matmul over its product's), each reading the others only at its own row
  *      (through elementwise ops, reshapes and broadcasts that keep rows, last-axis
@@ -94,8 +94,8 @@
  *      the matmul's steps, a tile is 64 rows of its product, and the others run over
  *      the rows each tile finished (a linear layer and the layer norm after it, the
  *      attention scores and their softmax, a gradient and the gelu derivative it meets).
- *   8b. Wide groups (formed after 8c): the kernels left alone by 8 and 8c, when none
- *      reads another, run as one kernel too, greedily in kernel order under the same condition (at most
+ *   8c. Wide groups: the kernels left alone by 8 and 8b, when none reads another, run
+ *      as one kernel too, greedily in kernel order under the same condition (at most
  *      FUSE_WIDE_MAX of them). Each member keeps its own body; the group's range is the
  *      largest member's, and every piece of it runs the proportional piece of each
  *      member's range, so threads share every member evenly. The backward pass's pairs
@@ -147,11 +147,11 @@ char *fuse_live(const Graph *g);
  * more. *kind gets per node its group's kind (0 when none). Both malloc'd; the caller
  * frees. */
 enum {
-  FUSE_GROUP_SHARED = 1, /* rule 8a: one body computes the members together */
-  FUSE_GROUP_WIDE = 2,   /* rule 8b: each member's body over its share of the range */
-  FUSE_GROUP_ROWS = 3    /* rule 8c: each member's body over the same rows, tile by tile */
+  FUSE_GROUP_SHARED = 1, /* rule 8: one body computes the members together */
+  FUSE_GROUP_WIDE = 2,   /* rule 8c: each member's body over its share of the range */
+  FUSE_GROUP_ROWS = 3    /* rule 8b: each member's body over the same rows, tile by tile */
 };
-#define FUSE_WIDE_MAX 16 /* members of a rule 8b or 8c group */
+#define FUSE_WIDE_MAX 16 /* members of a rule 8c or 8b group */
 int *fuse_groups(const Graph *g, const char *inl, char **kind);
 
 #endif

@@ -72,7 +72,7 @@ static void reads(const Graph *g, const char *inl, int id, int root, int path_ok
   for (int j = 0; j < nd->nin; j++) reads(g, inl, nd->in[j], 0, step_ok, out, ok, n);
 }
 
-/* ---- rule 8c: row groups ---- */
+/* ---- rule 8b: row groups ---- */
 
 static int64_t rows_of(const Shape *s) {
   int64_t r = 1;
@@ -158,7 +158,7 @@ static int rows_kept(const Graph *g, const char *inl, const char *in, int id, in
   return 1;
 }
 
-/* Rule 8c: kernels of the same rows, each reading the others only at its own row (at
+/* Rule 8b: kernels of the same rows, each reading the others only at its own row (at
  * most one of them a matmul), run as one kernel, greedily in kernel order, when every
  * member's first reader outside the group comes after the candidate. */
 static void row_groups(const Graph *g, const char *inl, const char *kernel, int *const *rd, const int *rd_n, int *group,
@@ -197,7 +197,7 @@ static void row_groups(const Graph *g, const char *inl, const char *kernel, int 
   free(in);
 }
 
-/* Rule 8b: kernels left out of rule 8a's groups that read nothing of each other run as
+/* Rule 8c: kernels left out of rule 8's and 8b's groups that read nothing of each other run as
  * one kernel, greedily in kernel order, when every member's first reader comes after the
  * candidate (the group runs where its last member stood). kernel[i]: i has a kernel. */
 static void wide_groups(const Graph *g, const char *kernel, int *const *lv, const int *nlv, int *const *rd,

@@ -29,8 +29,8 @@ typedef struct Stats {
   long recomputed;       /* FUSE_INLINE elementwise nodes with several readers (rule 6) */
   long views;            /* matmul operands read through inlined permutes, slices, broadcasts */
   long grouped;          /* kernels run inside a horizontal group (rule 8) */
-  long wide;             /* kernels run inside a wide group (rule 8b) */
-  long rowgroup;         /* kernels run inside a row group (rule 8c) */
+  long wide;             /* kernels run inside a wide group (rule 8c) */
+  long rowgroup;         /* kernels run inside a row group (rule 8b) */
   long rowmm;            /* matmuls run inside a row group, step by step */
   long inplace;          /* kernels writing over their dying input (CgLayout.inplace) */
   long packed;           /* 2-D f32 A·Bᵀ matmuls at least a panel wide */

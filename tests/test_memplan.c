@@ -214,7 +214,7 @@ static Graph *laid_out(const char *text, const char *const *names, int n, int sm
   return g;
 }
 
-/* In place inside groups (fuse.h rules 8b, 8c): a member writes over a dying value that
+/* In place inside groups (fuse.h rules 8c, 8b): a member writes over a dying value that
  * no other member of its group reads, and not over one that another member reads. */
 static void test_inplace_groups(void) {
   CgLayout l;

@@ -649,9 +649,9 @@ static int64_t row_tile(const Graph *g, const int *mem, int nm, int64_t rows) {
 }
 
 /* The kernel of the ABI: region bases + slot offsets -> pointers, then the body. A wide
- * group (fuse.h rule 8b) calls each member's body over its proportional piece of the
+ * group (fuse.h rule 8c) calls each member's body over its proportional piece of the
  * range: [lo * n / extent, hi * n / extent) of a member with range [0, n). A row group
- * (rule 8c) calls every member's body over one tile of rows, tile after tile. */
+ * (rule 8b) calls every member's body over one tile of rows, tile after tile. */
 static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bodies) {
   int nm, *mem = cg_members(e->g, l, k->node, &nm);
   int kind = nm > 1 ? l->gkind[k->node] : 0, apart = kind == FUSE_GROUP_WIDE || kind == FUSE_GROUP_ROWS;
@@ -672,7 +672,7 @@ static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bod
     const Shape *ms = mq >= 0 ? &e->g->nodes[mmn].shape : NULL;
     int64_t M = ms ? ms->d[ms->rank - 2] : 1, G = (M + EM_MATMUL_MR - 1) / EM_MATMUL_MR;
     int64_t rows = ms ? shape_numel(ms) / ms->d[ms->rank - 1] : k->extent;
-    for (int q = 0; q < nm; q++) /* fuse.h rule 8c: the same rows */
+    for (int q = 0; q < nm; q++) /* fuse.h rule 8b: the same rows */
       if (q != mq && cg_extent(e->g, l->inl, mem[q]) != rows) abort();
     int64_t T = mq >= 0 ? 64 / EM_MATMUL_MR : row_tile(e->g, mem, nm, k->extent);
     LLVMValueRef n = LLVMBuildUDiv(e->b, LLVMBuildAdd(e->b, LLVMBuildSub(e->b, hi, lo, ""), em_i64(e, T - 1), ""), em_i64(e, T), "");
