@@ -79,12 +79,15 @@
  *      sums of squares, a bias's or a layer norm's gradient summed over the rows) — one
  *      member per step of the range. The optimizer's update of every parameter becomes a
  *      few kernels.
- *   8b. Row groups: kernels left alone by 8 that compute the same R rows row by row (an
+ *   8b. Row groups (formed first; rule 8 takes the kernels they leave): kernels that
+ *      compute the same R rows row by row (an
  *      elementwise kernel over its output's rows, a last-axis reduction over its
  *      input's, a matmul over its product's), each reading the others only at its own row
  *      (through elementwise ops, reshapes and broadcasts that keep rows, last-axis
  *      reductions that keep the dimension), run as one kernel, greedily in kernel order
- *      under rule 8's condition on readers (at most FUSE_WIDE_MAX). Each member keeps
+ *      under rule 8's condition on readers (at most FUSE_WIDE_MAX); a group of nothing
+ *      but rule 8's flat elementwise kernels is left to rule 8, which lays every one of
+ *      them end to end (the optimizer's update). Each member keeps
  *      its own body; the kernel runs them all over one tile of rows, then the next
  *      tile, so what one member stores is still in the first-level cache when the next
  *      reads it. The pieces a training step stores for its backward pass — a layer

@@ -161,8 +161,8 @@ static int rows_kept(const Graph *g, const char *inl, const char *in, int id, in
 /* Rule 8b: kernels of the same rows, each reading the others only at its own row (at
  * most one of them a matmul), run as one kernel, greedily in kernel order, when every
  * member's first reader outside the group comes after the candidate. */
-static void row_groups(const Graph *g, const char *inl, const char *kernel, int *const *rd, const int *rd_n, int *group,
-                       char *gkind) {
+static void row_groups(const Graph *g, const char *inl, const char *kernel, const char *flat, int *const *rd,
+                       const int *rd_n, int *group, char *gkind) {
   int nm = 0, mem[FUSE_WIDE_MAX], has_mm = 0, mm = 0;
   int64_t R = -1;
   char *in = calloc((size_t)(g->n ? g->n : 1), 1);
@@ -178,8 +178,10 @@ static void row_groups(const Graph *g, const char *inl, const char *kernel, int 
         fits = y > c;
         break;
       }
-    if (!fits) { /* close the open group; c opens the next */
-      for (int q = 0; nm > 1 && q < nm; q++) {
+    if (!fits) { /* close the open group (kept when it holds more than rule 8's flat kernels); c opens the next */
+      int keep = 0;
+      for (int q = 0; q < nm; q++) keep |= !flat[mem[q]];
+      for (int q = 0; keep && nm > 1 && q < nm; q++) {
         group[mem[q]] = mem[nm - 1];
         gkind[mem[q]] = FUSE_GROUP_ROWS;
       }
@@ -265,6 +267,11 @@ int *fuse_groups(const Graph *g, const char *inl, char **kind_out) {
   }
   for (int i = 0; i < g->n; i++)
     for (int j = 0; j < nlv[i]; j++) rd[lv[i][j]][rd_n[lv[i][j]]++] = i; /* i ascending: sorted */
+  char *flat = malloc((size_t)n);
+  if (!flat) abort();
+  for (int i = 0; i < g->n; i++) flat[i] = kind[i] == KIND_FLAT;
+  row_groups(g, inl, kernel, flat, rd, rd_n, group, gkind);
+  free(flat);
   /* greedy, in kernel order: one open group per kind; a candidate joins when every
    * member's first reader outside the group comes after it, and what it reads of the
    * group it reads at its own index with the same shape (the multi-output case) */
@@ -272,7 +279,7 @@ int *fuse_groups(const Graph *g, const char *inl, char **kind_out) {
   char *in_group = calloc((size_t)n, 1);
   if (!mem[KIND_FLAT] || !mem[KIND_TOTAL] || !in_group) abort();
   for (int c = 0; c < g->n; c++) {
-    int k = kind[c];
+    int k = group[c] < 0 ? kind[c] : KIND_NONE; /* not in a row group */
     if (!k) continue;
     int fits = nm[k] > 0;
     for (int j = 0; fits && j < nlv[c]; j++) { /* its reads of members */
@@ -299,8 +306,8 @@ int *fuse_groups(const Graph *g, const char *inl, char **kind_out) {
   }
   for (int k = KIND_FLAT; k <= KIND_TOTAL; k++)
     for (int q = 0; q < nm[k]; q++) group[mem[k][q]] = nm[k] > 1 ? mem[k][nm[k] - 1] : -1;
-  for (int i = 0; i < g->n; i++) gkind[i] = group[i] >= 0 ? FUSE_GROUP_SHARED : 0;
-  row_groups(g, inl, kernel, rd, rd_n, group, gkind);
+  for (int i = 0; i < g->n; i++)
+    if (group[i] >= 0 && !gkind[i]) gkind[i] = FUSE_GROUP_SHARED;
   wide_groups(g, kernel, lv, nlv, rd, rd_n, group, gkind);
   for (int i = 0; i < g->n; i++) {
     free(rd[i]);
