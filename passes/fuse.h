@@ -79,13 +79,17 @@
  *      sums of squares, a bias's or a layer norm's gradient summed over the rows) — one
  *      member per step of the range. The optimizer's update of every parameter becomes a
  *      few kernels.
- *   8b. Row groups (formed first; rule 8 takes the kernels they leave): kernels that
- *      compute the same R rows row by row (an
+ *   8b. Row groups (formed after rule 8's reductions, before its elementwise kernels,
+ *      which take what they leave): kernels that compute the same R rows row by row (an
  *      elementwise kernel over its output's rows, a last-axis reduction over its
  *      input's, a matmul over its product's), each reading the others only at its own row
  *      (through elementwise ops, reshapes and broadcasts that keep rows, last-axis
  *      reductions that keep the dimension), run as one kernel, greedily in kernel order
- *      under rule 8's condition on readers (at most FUSE_WIDE_MAX); a group of nothing
+ *      when every reader outside the group runs after the candidate (where a reader in a
+ *      group runs: its group's place); at most FUSE_WIDE_MAX members. Several groups are
+ *      open at once: a candidate joins the one it reads from, else the newest it fits,
+ *      so a weight's gradient between a matmul and the kernel that reads its rows does
+ *      not part them (the gradient goes to 8c). A group of nothing
  *      but rule 8's flat elementwise kernels is left to rule 8, which lays every one of
  *      them end to end (the optimizer's update). Each member keeps
  *      its own body; the kernel runs them all over one tile of rows, then the next
@@ -106,6 +110,8 @@
  *      bias and scale gradients beside them: one synchronisation point instead of
  *      several. Every element is still computed by its member's own code, so the bits
  *      do not depend on the grouping or on the thread count.
+ * Every layout checks the groups' order (codegen/layout.c): each kernel reads only values
+ * computed before it runs, or by an earlier member of its own rule 8 or 8b group.
  * Everything else is stored. Without fusion (`--no-fuse`) only rule 2 applies.
  *
  * Fusion never changes a value: an inlined element is computed by the same code, in the

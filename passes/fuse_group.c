@@ -127,22 +127,22 @@ static int64_t kernel_rows(const Graph *g, const char *inl, int id, int *mm) {
   return -1;
 }
 
-/* Whether node id's inlined tree reads a member of the open group. */
-static int touches(const Graph *g, const char *inl, const char *in, int id, int root) {
-  if (!root && !inl[id]) return in[id];
+/* Whether node id's inlined tree reads a member of open group t (tag[x] == t). */
+static int touches(const Graph *g, const char *inl, const int *tag, int t, int id, int root) {
+  if (!root && !inl[id]) return tag[id] == t;
   const Node *n = &g->nodes[id];
   for (int k = 0; k < n->nin; k++)
-    if (touches(g, inl, in, n->in[k], 0)) return 1;
+    if (touches(g, inl, tag, t, n->in[k], 0)) return 1;
   return 0;
 }
 
-/* Whether every path from node id down to a member of the open group keeps row r at row
- * r for a kernel of R rows: each step is elementwise, a reshape that keeps the rows, a
+/* Whether every path from node id down to a member of open group t keeps row r at row r
+ * for a kernel of R rows: each step is elementwise, a reshape that keeps the rows, a
  * broadcast along the last axis or a last-axis reduction keeping the dimension, and the
  * member has R rows. */
-static int rows_kept(const Graph *g, const char *inl, const char *in, int id, int root, int64_t R) {
+static int rows_kept(const Graph *g, const char *inl, const int *tag, int t, int id, int root, int64_t R) {
   const Node *n = &g->nodes[id];
-  if (!root && !inl[id]) return !in[id] || rows_of(&n->shape) == R;
+  if (!root && !inl[id]) return tag[id] != t || rows_of(&n->shape) == R;
   int keeps = rows_of(&n->shape) == R || (root && last_axis_reduce(g, n));
   if (keeps && n->nin) {
     const Shape *s = &n->shape, *xs = &g->nodes[n->in[0]].shape;
@@ -154,49 +154,86 @@ static int rows_kept(const Graph *g, const char *inl, const char *in, int id, in
     else keeps = last_axis_reduce(g, n) && rows_of(xs) == R;
   }
   for (int k = 0; k < n->nin; k++)
-    if (keeps ? !rows_kept(g, inl, in, n->in[k], 0, R) : touches(g, inl, in, n->in[k], 0)) return 0;
+    if (keeps ? !rows_kept(g, inl, tag, t, n->in[k], 0, R) : touches(g, inl, tag, t, n->in[k], 0)) return 0;
+  return 1;
+}
+
+#define ROWS_OPEN 4 /* row groups open at once */
+
+typedef struct RowGroup {
+  int tag;                 /* its members' tag (> 0) */
+  int mem[FUSE_WIDE_MAX];
+  int nm, has_mm;
+  int64_t R;
+} RowGroup;
+
+/* Close open group o: its members become a group when it holds more than rule 8's flat
+ * kernels (those rule 8 lays end to end instead). */
+static void close_rows(RowGroup *o, const char *flat, int *tag, int *group, char *gkind) {
+  int keep = 0;
+  for (int q = 0; q < o->nm; q++) keep |= !flat[o->mem[q]];
+  for (int q = 0; keep && o->nm > 1 && q < o->nm; q++) {
+    group[o->mem[q]] = o->mem[o->nm - 1];
+    gkind[o->mem[q]] = FUSE_GROUP_ROWS;
+  }
+  for (int q = 0; q < o->nm; q++) tag[o->mem[q]] = 0;
+  o->nm = 0;
+}
+
+/* Whether kernel c (rc rows, a matmul when mm) may join open group o. */
+static int rows_fit(const Graph *g, const char *inl, const int *tag, int *const *rd, const int *rd_n, const int *group,
+                    const RowGroup *o, int c, int64_t rc, int mm) {
+  if (!o->nm || o->nm == FUSE_WIDE_MAX || rc != o->R || (mm && o->has_mm) || !rows_kept(g, inl, tag, o->tag, c, 1, o->R))
+    return 0;
+  for (int q = 0; q < o->nm; q++) /* every member's readers outside the group run after c */
+    for (int r = 0; r < rd_n[o->mem[q]]; r++) {
+      int y = rd[o->mem[q]][r];
+      if (y != c && tag[y] != o->tag && (group[y] >= 0 ? group[y] : y) < c) return 0; /* y runs at its group's place */
+    }
   return 1;
 }
 
 /* Rule 8b: kernels of the same rows, each reading the others only at its own row (at
  * most one of them a matmul), run as one kernel, greedily in kernel order, when every
- * member's first reader outside the group comes after the candidate. */
+ * member's first reader outside the group comes after the candidate. Up to ROWS_OPEN
+ * groups are open at once (the oldest closes for a new one); a candidate joins the open
+ * group it reads from, else the newest it fits, else opens one: a weight's gradient
+ * between a matmul and the elementwise kernel that reads its rows does not part them,
+ * and of two matmuls of the same rows the one whose rows are read next keeps them. */
 static void row_groups(const Graph *g, const char *inl, const char *kernel, const char *flat, int *const *rd,
                        const int *rd_n, int *group, char *gkind) {
-  int nm = 0, mem[FUSE_WIDE_MAX], has_mm = 0, mm = 0;
-  int64_t R = -1;
-  char *in = calloc((size_t)(g->n ? g->n : 1), 1);
-  if (!in) abort();
-  for (int c = 0; c <= g->n; c++) {
-    int64_t rc = c < g->n && kernel[c] && group[c] < 0 ? kernel_rows(g, inl, c, &mm) : -1;
-    if (c < g->n && rc < 0) continue;
-    int fits = rc >= 0 && nm > 0 && nm < FUSE_WIDE_MAX && rc == R && !(mm && has_mm) && rows_kept(g, inl, in, c, 1, R);
-    for (int q = 0; fits && q < nm; q++) /* every member's readers outside the group come after c */
-      for (int r = 0; r < rd_n[mem[q]]; r++) {
-        int y = rd[mem[q]][r];
-        if (y == c || in[y]) continue;
-        fits = y > c;
-        break;
+  RowGroup open[ROWS_OPEN] = {{0}};
+  int next = 1, *tag = calloc(g->n > 0 ? (size_t)g->n : 1, sizeof *tag);
+  if (!tag) abort();
+  for (int c = 0; c < g->n; c++) {
+    int mm;
+    int64_t rc = kernel[c] && group[c] < 0 ? kernel_rows(g, inl, c, &mm) : -1;
+    if (rc < 0) continue;
+    int best = -1, best_reads = 0;
+    for (int k = 0; k < ROWS_OPEN; k++) {
+      if (!rows_fit(g, inl, tag, rd, rd_n, group, &open[k], c, rc, mm)) continue;
+      int reads = touches(g, inl, tag, open[k].tag, c, 1);
+      if (best < 0 || reads > best_reads || (reads == best_reads && open[k].tag > open[best].tag)) {
+        best = k;
+        best_reads = reads;
       }
-    if (!fits) { /* close the open group (kept when it holds more than rule 8's flat kernels); c opens the next */
-      int keep = 0;
-      for (int q = 0; q < nm; q++) keep |= !flat[mem[q]];
-      for (int q = 0; keep && nm > 1 && q < nm; q++) {
-        group[mem[q]] = mem[nm - 1];
-        gkind[mem[q]] = FUSE_GROUP_ROWS;
-      }
-      for (int q = 0; q < nm; q++) in[mem[q]] = 0;
-      nm = 0;
-      has_mm = 0;
     }
-    if (rc >= 0) {
-      mem[nm++] = c;
-      in[c] = 1;
-      R = rc;
-      has_mm |= mm;
+    if (best < 0) { /* a new group in a free place, or in the oldest's */
+      best = 0;
+      for (int k = 1; k < ROWS_OPEN; k++)
+        if (open[best].nm && (!open[k].nm || open[k].tag < open[best].tag)) best = k;
+      close_rows(&open[best], flat, tag, group, gkind);
+      open[best].tag = next++;
+      open[best].R = rc;
+      open[best].has_mm = 0;
     }
+    RowGroup *o = &open[best];
+    o->mem[o->nm++] = c;
+    o->has_mm |= mm;
+    tag[c] = o->tag;
   }
-  free(in);
+  for (int k = 0; k < ROWS_OPEN; k++) close_rows(&open[k], flat, tag, group, gkind);
+  free(tag);
 }
 
 /* Rule 8c: kernels left out of rule 8's and 8b's groups that read nothing of each other run as
@@ -205,7 +242,7 @@ static void row_groups(const Graph *g, const char *inl, const char *kernel, cons
 static void wide_groups(const Graph *g, const char *kernel, int *const *lv, const int *nlv, int *const *rd,
                         const int *rd_n, int *group, char *gkind) {
   int nm = 0, mem[FUSE_WIDE_MAX];
-  char *in = calloc((size_t)(g->n ? g->n : 1), 1);
+  char *in = calloc(g->n > 0 ? (size_t)g->n : 1, 1);
   if (!in) abort();
   for (int c = 0; c <= g->n; c++) {
     int cand = c < g->n && kernel[c] && group[c] < 0 && shape_numel(&g->nodes[c].shape) > 0;
@@ -227,6 +264,49 @@ static void wide_groups(const Graph *g, const char *kernel, int *const *lv, cons
     }
   }
   free(in);
+}
+
+/* Rule 8 for the kernels of kind k that are in no group yet: greedy, in kernel order, one
+ * open group; a candidate joins when every member's first reader outside the group comes
+ * after it, and what it reads of the group it reads at its own index with the same shape
+ * (the multi-output case). */
+static void shared_groups(const Graph *g, const char *kind, int k, int *const *lv, const int *nlv, char *const *lok,
+                          int *const *rd, const int *rd_n, int *group) {
+  size_t n = g->n > 0 ? (size_t)g->n : 1;
+  int nm = 0, *mem = malloc(sizeof(int) * n);
+  char *in_group = calloc(n, 1), *avail = malloc(n);
+  if (!mem || !in_group || !avail) abort();
+  for (int c = 0; c < g->n; c++) avail[c] = kind[c] == k && group[c] < 0;
+  for (int c = 0; c <= g->n; c++) {
+    if (c < g->n && !avail[c]) continue;
+    int fits = c < g->n && nm > 0;
+    for (int j = 0; fits && j < nlv[c]; j++) { /* its reads of members */
+      int x = lv[c][j];
+      if (!in_group[x]) continue;
+      fits = k == KIND_FLAT && lok[c][j] && shape_eq(&g->nodes[x].shape, &g->nodes[c].shape);
+    }
+    for (int q = 0; fits && q < nm; q++) { /* every member's outside readers come after c */
+      int x = mem[q];
+      for (int r = 0; r < rd_n[x]; r++) {
+        int y = rd[x][r];
+        if (y == c || in_group[y]) continue;
+        fits = y > c;
+        break;
+      }
+    }
+    if (!fits) { /* close the open group; c opens the next */
+      for (int q = 0; q < nm; q++) group[mem[q]] = nm > 1 ? mem[nm - 1] : -1;
+      for (int q = 0; q < nm; q++) in_group[mem[q]] = 0;
+      nm = 0;
+    }
+    if (c < g->n) {
+      mem[nm++] = c;
+      in_group[c] = 1;
+    }
+  }
+  free(mem);
+  free(in_group);
+  free(avail);
 }
 
 int *fuse_groups(const Graph *g, const char *inl, char **kind_out) {
@@ -267,45 +347,17 @@ int *fuse_groups(const Graph *g, const char *inl, char **kind_out) {
   }
   for (int i = 0; i < g->n; i++)
     for (int j = 0; j < nlv[i]; j++) rd[lv[i][j]][rd_n[lv[i][j]]++] = i; /* i ascending: sorted */
+  /* rule 8's reductions, then 8b (its readers' places known), then rule 8's elementwise
+   * kernels among those 8b leaves */
+  shared_groups(g, kind, KIND_TOTAL, lv, nlv, lok, rd, rd_n, group);
   char *flat = malloc((size_t)n);
   if (!flat) abort();
   for (int i = 0; i < g->n; i++) flat[i] = kind[i] == KIND_FLAT;
+  for (int i = 0; i < g->n; i++)
+    if (group[i] >= 0) gkind[i] = FUSE_GROUP_SHARED;
   row_groups(g, inl, kernel, flat, rd, rd_n, group, gkind);
   free(flat);
-  /* greedy, in kernel order: one open group per kind; a candidate joins when every
-   * member's first reader outside the group comes after it, and what it reads of the
-   * group it reads at its own index with the same shape (the multi-output case) */
-  int nm[3] = {0}, *mem[3] = {NULL, malloc(sizeof(int) * (size_t)n), malloc(sizeof(int) * (size_t)n)};
-  char *in_group = calloc((size_t)n, 1);
-  if (!mem[KIND_FLAT] || !mem[KIND_TOTAL] || !in_group) abort();
-  for (int c = 0; c < g->n; c++) {
-    int k = group[c] < 0 ? kind[c] : KIND_NONE; /* not in a row group */
-    if (!k) continue;
-    int fits = nm[k] > 0;
-    for (int j = 0; fits && j < nlv[c]; j++) { /* its reads of members */
-      int x = lv[c][j];
-      if (!in_group[x] || kind[x] != k) continue;
-      fits = k == KIND_FLAT && lok[c][j] && shape_eq(&g->nodes[x].shape, &g->nodes[c].shape);
-    }
-    for (int q = 0; fits && q < nm[k]; q++) { /* every member's outside readers come after c */
-      int x = mem[k][q];
-      for (int r = 0; r < rd_n[x]; r++) {
-        int y = rd[x][r];
-        if (y == c || (in_group[y] && kind[y] == k)) continue;
-        fits = y > c;
-        break;
-      }
-    }
-    if (!fits) { /* close the open group; c opens the next */
-      for (int q = 0; q < nm[k]; q++) group[mem[k][q]] = nm[k] > 1 ? mem[k][nm[k] - 1] : -1;
-      for (int q = 0; q < nm[k]; q++) in_group[mem[k][q]] = 0;
-      nm[k] = 0;
-    }
-    mem[k][nm[k]++] = c;
-    in_group[c] = 1;
-  }
-  for (int k = KIND_FLAT; k <= KIND_TOTAL; k++)
-    for (int q = 0; q < nm[k]; q++) group[mem[k][q]] = nm[k] > 1 ? mem[k][nm[k] - 1] : -1;
+  shared_groups(g, kind, KIND_FLAT, lv, nlv, lok, rd, rd_n, group);
   for (int i = 0; i < g->n; i++)
     if (group[i] >= 0 && !gkind[i]) gkind[i] = FUSE_GROUP_SHARED;
   wide_groups(g, kernel, lv, nlv, rd, rd_n, group, gkind);
@@ -321,9 +373,6 @@ int *fuse_groups(const Graph *g, const char *inl, char **kind_out) {
   free(lok);
   free(buf);
   free(okb);
-  free(mem[KIND_FLAT]);
-  free(mem[KIND_TOTAL]);
-  free(in_group);
   free(kind);
   free(kernel);
   free(live);

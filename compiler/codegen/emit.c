@@ -744,7 +744,7 @@ int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out
   e.regval = calloc((size_t)(g->n ? g->n : 1), sizeof *e.regval);
   if (!e.regval) abort();
   Bodies bodies = {.cap = 16};
-  while (bodies.cap < 2 * out->nkernels) bodies.cap *= 2;
+  while (bodies.cap < 2 * (g->n + 1)) bodies.cap *= 2; /* at most one body per node: a group member has its own */
   bodies.v = calloc((size_t)bodies.cap, sizeof *bodies.v);
   if (!bodies.v) abort();
   for (int i = 0; i < out->nkernels; i++) emit_kernel(&e, l, &out->kernels[i], &bodies);

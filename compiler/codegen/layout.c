@@ -9,7 +9,8 @@
  * after another too: the baseline the plan is measured against.
  *
  * Values that fusion inlines (passes/fuse.h) have no slot and no kernel: their readers
- * compute them from their leaves, the stored values they come from.
+ * compute them from their leaves, the stored values they come from. Kernels that fusion
+ * groups run as one, where the last member stands; the order is checked every time too.
  *
  * Only nodes that an output needs are placed and computed (a dead node costs neither
  * memory nor time), except inputs and weights, which are the program's interface and
@@ -206,6 +207,38 @@ static int plan_act(const Graph *g, CgLayout *l, int fuse, Diag *d) {
   return rc;
 }
 
+/* Every kernel reads only values computed before it runs (a group runs where its last
+ * member stands) or, in a group whose members read each other (rule 8, 8b), by an earlier
+ * member: the groups' order checked, as the plan is. 0, or -1 after an internal error. */
+static int order_check(const Graph *g, const CgLayout *l, Diag *d) {
+  int64_t *at = malloc(sizeof *at * (size_t)(g->n ? g->n : 1)), step = 0;
+  if (!at) abort();
+  for (int i = 0; i < g->n; i++) at[i] = -1;
+  for (int i = 0; i < g->n; i++)
+    if (cg_is_kernel(g, l, i)) {
+      int nm, *mem = cg_members(g, l, i, &nm);
+      for (int q = 0; q < nm; q++) at[mem[q]] = step;
+      free(mem);
+      step++;
+    }
+  int rc = 0;
+  for (int i = 0; i < g->n && !rc; i++) {
+    if (at[i] < 0) continue;
+    int nl, *lv = cg_leaves(g, l->inl, i, &nl);
+    for (int k = 0; k < nl && !rc; k++) {
+      int x = lv[k], kind = l->gkind ? l->gkind[i] : 0;
+      const Node *xn = &g->nodes[x];
+      if (xn->op == OP_INPUT || xn->op == OP_WEIGHT || at[x] < at[i]) continue;
+      if (at[x] == at[i] && x < i && (kind == FUSE_GROUP_SHARED || kind == FUSE_GROUP_ROWS)) continue;
+      diag_error(d, g->nodes[i].loc, "internal error: the kernel of node %%%d reads node %%%d before it is computed", i, x);
+      rc = -1;
+    }
+    free(lv);
+  }
+  free(at);
+  return rc;
+}
+
 int cg_layout(const Graph *g, CgLayout *l, Diag *d) {
   return cg_layout_ex(g, 1, 1, l, d);
 }
@@ -252,7 +285,7 @@ int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d) {
   }
   free(live);
   l->unplanned_act = l->size[CG_ACT];
-  if (plan && plan_act(g, l, fuse, d)) {
+  if (order_check(g, l, d) || (plan && plan_act(g, l, fuse, d))) {
     cg_layout_free(l);
     return -1;
   }
