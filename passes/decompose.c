@@ -10,6 +10,7 @@
  * Requires: a graph that verifies. Produces: a graph without high-level ops. Primitive
  * nodes are copied unchanged; dead nodes are left for dce. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "pass.h"
 
@@ -209,12 +210,48 @@ static int cross_entropy(Cx *c, const Node *n, const int *in) {
   return bin(c, OP_DIV, loss, w);
 }
 
-/* conv2d(x, w, b?) = conv(x, w) + b viewed as [O,1,1] (so it broadcasts over N, H, W) */
+/* conv2d(x, w, b?) as one matmul (im2col), so the convolution and both of its gradients
+ * run on the matmul code generator's packed panels: with P = OH*OW output positions,
+ *   col [N*P, KH*KW*C]: row (n, oy, ox) holds the window x[n, :, oy*s + i - pad, ox*s + j
+ *                       - pad] in (i, j, c) order: KH*KW strided slices of the padded
+ *                       input in channels-last layout, concatenated along the last axis
+ *                       (a 1x1 stride-1 conv needs none: col is the input, channels last;
+ *                       non-overlapping patches, stride = kernel, are a reshape and permute);
+ *   y   [N*P, O]       = col · w'ᵀ + b, w' = w in (o, i, j, c) order, [O, KH*KW*C];
+ * then y back to [N, O, OH, OW]. Autodiff then differentiates slices, concat and matmul:
+ * the kernel's gradient is colᵀ·dy, the input's the padded slices of dy·w' summed back
+ * (col2im), both without a convolution rule. The cost is col's memory: KH*KW times the
+ * input, stored for the backward pass. */
 static int conv2d(Cx *c, const Node *n, const int *in) {
-  int y = ir_conv(c->g, in[0], in[1], ir_attr_is(n, "stride", NULL), ir_attr_is(n, "pad", NULL), c->loc, c->d);
-  if (n->nin < 3) return y;
-  int64_t o = shp(c, in[2]).d[0];
-  return bin(c, OP_ADD, y, reshape(c, in[2], 3, (int64_t[]){o, 1, 1}));
+  const int64_t *st = ir_attr_is(n, "stride", NULL), *pd = ir_attr_is(n, "pad", NULL);
+  Shape xs = shp(c, in[0]), ws = shp(c, in[1]);
+  int64_t N = xs.d[0], C = xs.d[1], H = xs.d[2], W = xs.d[3], O = ws.d[0], KH = ws.d[2], KW = ws.d[3];
+  int64_t OH = n->shape.d[2], OW = n->shape.d[3], P = OH * OW, K = KH * KW * C;
+  int col;
+  if (KH == st[0] && KW == st[1] && !pd[0] && !pd[1] && H == OH * KH && W == OW * KW) { /* patches */
+    int x = reshape(c, in[0], 6, (int64_t[]){N, C, OH, KH, OW, KW});
+    col = reshape(c, permute(c, x, 6, (int64_t[]){0, 2, 4, 3, 5, 1}), 2, (int64_t[]){N * P, K});
+  } else {
+    int x = in[0];
+    if (pd[0] || pd[1]) x = ir_pad(c->g, x, (int64_t[]){0, 0, pd[0], pd[1]}, (int64_t[]){0, 0, pd[0], pd[1]}, 0.0, c->loc, c->d);
+    x = permute(c, x, 4, (int64_t[]){0, 2, 3, 1}); /* [N, H', W', C] */
+    int *parts = malloc(sizeof *parts * (size_t)(KH * KW > 0 ? KH * KW : 1));
+    if (!parts) abort();
+    for (int64_t i = 0; i < KH; i++)
+      for (int64_t j = 0; j < KW; j++) {
+        int64_t start[4] = {0, i, j, 0}, step[4] = {1, st[0], st[1], 1};
+        int64_t end[4] = {N, i + (OH - 1) * st[0] + 1, j + (OW - 1) * st[1] + 1, C};
+        parts[i * KW + j] = KH * KW == 1 && st[0] == 1 && st[1] == 1 ? x : ir_slice(c->g, x, start, end, step, c->loc, c->d);
+      }
+    col = KH * KW == 1 ? parts[0] : ir_concat(c->g, parts, (int)(KH * KW), 3, c->loc, c->d);
+    free(parts);
+    col = reshape(c, col, 2, (int64_t[]){N * P, K});
+  }
+  int w = reshape(c, permute(c, in[1], 4, (int64_t[]){0, 2, 3, 1}), 2, (int64_t[]){O, K});
+  int y = ir_matmul(c->g, col, w, 0, 1, c->loc, c->d);
+  if (n->nin > 2) y = bin(c, OP_ADD, y, in[2]);
+  y = reshape(c, y, 4, (int64_t[]){N, OH, OW, O});
+  return permute(c, y, 4, (int64_t[]){0, 3, 1, 2});
 }
 
 /* max_pool(kernel, stride), no padding: the max over kh*kw strided slices, slice (i,j)
