@@ -251,8 +251,8 @@ static int run_seed(uint64_t seed, int verbose, Stats *st) {
         st->inplace += l.inplace[i] >= 0;
         st->recomputed += l.inl[i] == FUSE_INLINE && rd[i] > 1 && (cl == OPC_UNARY || cl == OPC_BINARY || cl == OPC_SELECT);
         const Node *mm = &c.g->nodes[i];
-        st->packed += mm->op == OP_MATMUL && mm->shape.rank == 2 && mm->dtype == DT_F32 && ir_attr_i(mm, "tb") &&
-                      !ir_attr_i(mm, "ta") && mm->shape.d[1] >= 32; /* emit_matmul.c's packed panels */
+        st->packed += mm->op == OP_MATMUL && mm->shape.rank == 2 && mm->dtype == DT_F32 &&
+                      mm->shape.d[1] >= 32; /* emit_matmul.c's packed panels (when both operands are in memory) */
         for (int k = 0; k < c.g->nodes[i].nin && c.g->nodes[i].op == OP_MATMUL; k++) {
           const Node *x = &c.g->nodes[c.g->nodes[i].in[k]];
           st->views += l.inl[x - c.g->nodes] && x->op != OP_RESHAPE; /* read through a permute, slice or broadcast */

@@ -6,16 +6,22 @@
  * projection) — or, when fusion inlined something that is not a view, element by element
  * through em_value at its row-major index (correct for anything, slow).
  *
- * A full group of C = A Bᵀ with both operands unit-stride along k (the layout of every
- * linear layer: weights are [out, in]) goes through a register-tiled micro-kernel: MR x
+ * A 2-D f32 product with both operands in memory (every linear layer, forward and
+ * backward, and every convolution, which decompose lowers to one matmul) takes the packed
+ * path (matmul_packed): per chunk of rows, per panel of PW columns and per block of KC
+ * along k, op(B)'s block is copied into a panel on the stack in the order the
+ * micro-kernel reads it, then TR x PW tiles of C accumulate from it in registers (a
+ * block after the first starts from C's values). The sum over k runs in the same order
+ * whatever the thread count. Otherwise:
+ * a full group of C = A Bᵀ with both operands unit-stride along k goes through a
+ * register-tiled micro-kernel: MR x
  * NR dot products at once, VW lanes of k per step held in MR*NR vector accumulators, so
  * each loaded vector feeds four multiply-adds. C = op(A) B with B unit-stride along n
  * takes MR x 2VW tiles: per k, MR broadcast elements of A times two vectors of B's row.
  * Everything else — the group's columns past the last full tile, groups of fewer rows,
  * other strides — takes the row path: without tb, C's row accumulates a[m,k] * B's row
  * k; with tb, each C[m,n] is a dot product along k. After each group, a fused epilogue
- * (fuse.h rule 5b) runs over its rows. The packed, cache-blocked generator is the
- * performance work's next step. */
+ * (fuse.h rule 5b) runs over its rows. */
 #include <stdlib.h>
 
 #include "codegen/emit.h"
@@ -245,20 +251,29 @@ static void matmul_tiles_nn(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef ba
 
 #define PW 32       /* panel width: two 16-lane vectors */
 #define CH 16       /* row groups per chunk (64 rows) */
-#define PACK_K 2048 /* the largest K packed (a 256 KB panel on the stack) */
-#define TR 8        /* rows of a tile: 16 accumulators hide the multiply-add latency */
+#define KC 256      /* the k block packed at once: a 32 KB panel, the first-level cache of a Zen 4 core */
+#define TR 8         /* rows of a tile: 16 accumulators hide the multiply-add latency */
 
-static void packed_tile(Em *e, const Opnd *a, LLVMValueRef buf, LLVMValueRef m0, int rows, LLVMValueRef n0, int64_t K,
-                        int64_t N) {
+/* Rows [m0, m0 + rows) of C, columns [n0, n0 + PW), over k in [k0, k0 + kn) from the
+ * packed panel buf (buf[(k - k0)*PW + j] = B[k, n0 + j]); acc starts at 0 (first) or at
+ * C's values (the K blocks after the first). */
+static void packed_tile(Em *e, const Opnd *a, int ta, LLVMValueRef buf, LLVMValueRef m0, int rows, LLVMValueRef n0,
+                        LLVMValueRef k0, LLVMValueRef kn, LLVMValueRef first, int64_t N) {
   LLVMTypeRef ft = e->f32, vt = LLVMVectorType(ft, 16);
-  LLVMValueRef acc[TR * 2], next[TR * 2];
+  LLVMValueRef acc[TR * 2], next[TR * 2], init[TR * 2];
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < 2; j++) {
+      LLVMValueRef ix = em_add(e, em_mulc(e, em_add(e, m0, em_i64(e, i)), N), em_add(e, n0, em_i64(e, 16 * j)));
+      LLVMValueRef c = vload(e, vt, ft, e->out, ix, DT_F32);
+      init[i * 2 + j] = LLVMBuildSelect(e->b, first, LLVMConstNull(vt), c, "");
+    }
   Loop Lk;
-  LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), em_i64(e, K));
-  for (int q = 0; q < rows * 2; q++) acc[q] = loop_carry(e, &Lk, LLVMConstNull(vt));
+  LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), kn);
+  for (int q = 0; q < rows * 2; q++) acc[q] = loop_carry(e, &Lk, init[q]);
   LLVMValueRef bv[2];
   for (int j = 0; j < 2; j++) bv[j] = vload(e, vt, ft, buf, em_add(e, em_mulc(e, k, PW), em_i64(e, 16 * j)), DT_F32);
   for (int i = 0; i < rows; i++) {
-    LLVMValueRef a1 = load(e, a, em_add(e, m0, em_i64(e, i)), k);
+    LLVMValueRef a1 = a_el(e, a, ta, em_add(e, m0, em_i64(e, i)), em_add(e, k0, k));
     LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(vt), a1, em_i32(e, 0), "");
     LLVMValueRef splat = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(e->i32, 16)), "");
     for (int j = 0; j < 2; j++) {
@@ -275,18 +290,24 @@ static void packed_tile(Em *e, const Opnd *a, LLVMValueRef buf, LLVMValueRef m0,
     }
 }
 
-static void matmul_packed(Em *e, const Opnd *a, const Opnd *b) {
+/* A 2-D f32 C = op(A) op(B), both operands through pointers: per chunk of CH row groups,
+ * per panel of PW columns, per block of KC along k: op(B)'s block packed into a panel on
+ * the stack (read in the operand's memory order), then TR x PW register tiles over the
+ * chunk's rows; the columns past the last panel take the row path; the epilogue runs per
+ * group after all panels. */
+static void matmul_packed(Em *e, const Opnd *a, const Opnd *b, int ta, int tb) {
   const Shape *os = &e->n->shape;
-  int64_t M = os->d[0], N = os->d[1], K = a->shape.d[1], P = N / PW;
+  int64_t M = os->d[0], N = os->d[1], K = ta ? a->shape.d[0] : a->shape.d[1], P = N / PW;
+  int64_t KB = (K + KC - 1) / KC;
   /* the panel buffer: a static alloca in the entry block */
   LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b), entry = LLVMGetEntryBasicBlock(e->fn);
-  LLVMValueRef first = LLVMGetFirstInstruction(entry);
-  if (first) LLVMPositionBuilderBefore(e->b, first);
+  LLVMValueRef first_inst = LLVMGetFirstInstruction(entry);
+  if (first_inst) LLVMPositionBuilderBefore(e->b, first_inst);
   else LLVMPositionBuilderAtEnd(e->b, entry);
-  LLVMValueRef buf = LLVMBuildAlloca(e->b, LLVMArrayType(e->f32, (unsigned)(K * PW)), "panel");
+  LLVMValueRef buf = LLVMBuildAlloca(e->b, LLVMArrayType(e->f32, (unsigned)((K < KC ? K : KC) * PW)), "panel");
   LLVMSetAlignment(buf, 64);
   LLVMPositionBuilderAtEnd(e->b, cur);
-  Loop Lc, Lp, Lj, Lk, Lg, Lr;
+  Loop Lc, Lp, Lb, Lj, Lk, Lg, Lr;
   LLVMValueRef zero = em_i64(e, 0);
   Opnd aa = *a, bb = *b;
   batch_offset(e, &aa, os, zero); /* no batch axes: the views' offsets */
@@ -298,26 +319,43 @@ static void matmul_packed(Em *e, const Opnd *a, const Opnd *b) {
   LLVMValueRef g0 = em_add(e, e->lo, em_mulc(e, ci, CH));
   LLVMValueRef g1 = em_add(e, g0, em_i64(e, CH));
   g1 = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, g1, e->hi, ""), g1, e->hi, "");
-  LLVMValueRef p = loop_begin(e, &Lp, zero, em_i64(e, P));
-  LLVMValueRef n0 = em_mulc(e, p, PW);
-  /* pack Bᵀ[:, n0:n0+PW]: buf[k*PW + j] = B[n0 + j, k] */
-  LLVMValueRef j = loop_begin(e, &Lj, zero, em_i64(e, PW));
-  LLVMValueRef k = loop_begin(e, &Lk, zero, em_i64(e, K));
-  LLVMValueRef v = load(e, &bb, em_add(e, n0, j), k);
-  LLVMValueRef bi = em_add(e, em_mulc(e, k, PW), j);
-  LLVMBuildStore(e->b, v, LLVMBuildInBoundsGEP2(e->b, e->f32, buf, &bi, 1, ""));
-  loop_end(e, &Lk, NULL);
-  loop_end(e, &Lj, NULL);
-  /* the chunk's rows [r0, r1): TR x PW tiles, then one row at a time */
   LLVMValueRef r0 = em_mulc(e, g0, MR), r1 = em_mulc(e, g1, MR);
   r1 = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, r1, em_i64(e, M), ""), r1, em_i64(e, M), "");
   LLVMValueRef tiles = LLVMBuildSDiv(e->b, LLVMBuildNSWSub(e->b, r1, r0, ""), em_i64(e, TR), "");
+  LLVMValueRef p = loop_begin(e, &Lp, zero, em_i64(e, P));
+  LLVMValueRef n0 = em_mulc(e, p, PW);
+  LLVMValueRef kb = loop_begin(e, &Lb, zero, em_i64(e, KB));
+  LLVMValueRef k0 = em_mulc(e, kb, KC), kn = LLVMBuildNSWSub(e->b, em_i64(e, K), k0, "");
+  kn = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, kn, em_i64(e, KC), ""), kn, em_i64(e, KC), "");
+  LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, kb, zero, "");
+  /* pack op(B)[k0:k0+kn, n0:n0+PW]: buf[k*PW + j] = op(B)[k0 + k, n0 + j], the loop
+   * along the operand's contiguous axis innermost */
+  LLVMValueRef j, k;
+  if (tb) {
+    j = loop_begin(e, &Lj, zero, em_i64(e, PW));
+    k = loop_begin(e, &Lk, zero, kn);
+  } else {
+    k = loop_begin(e, &Lk, zero, kn);
+    j = loop_begin(e, &Lj, zero, em_i64(e, PW));
+  }
+  LLVMValueRef v = b_el(e, &bb, tb, em_add(e, k0, k), em_add(e, n0, j));
+  LLVMValueRef bi = em_add(e, em_mulc(e, k, PW), j);
+  LLVMBuildStore(e->b, v, LLVMBuildInBoundsGEP2(e->b, e->f32, buf, &bi, 1, ""));
+  if (tb) {
+    loop_end(e, &Lk, NULL);
+    loop_end(e, &Lj, NULL);
+  } else {
+    loop_end(e, &Lj, NULL);
+    loop_end(e, &Lk, NULL);
+  }
+  /* the chunk's rows [r0, r1): TR x PW tiles, then one row at a time */
   LLVMValueRef t = loop_begin(e, &Lg, zero, tiles);
-  packed_tile(e, &aa, buf, em_add(e, r0, em_mulc(e, t, TR)), TR, n0, K, N);
+  packed_tile(e, &aa, ta, buf, em_add(e, r0, em_mulc(e, t, TR)), TR, n0, k0, kn, first, N);
   loop_end(e, &Lg, NULL);
   LLVMValueRef r = loop_begin(e, &Lr, em_add(e, r0, em_mulc(e, tiles, TR)), r1);
-  packed_tile(e, &aa, buf, r, 1, n0, K, N);
+  packed_tile(e, &aa, ta, buf, r, 1, n0, k0, kn, first, N);
   loop_end(e, &Lr, NULL);
+  loop_end(e, &Lb, NULL);
   loop_end(e, &Lp, NULL);
   /* the columns past the last panel, and the epilogue, per group */
   LLVMValueRef g2 = loop_begin(e, &Lg, g0, g1);
@@ -343,9 +381,8 @@ void em_matmul(Em *e) {
   operand(e, 0, &a);
   operand(e, 1, &b);
   int64_t K0 = ta ? a.shape.d[r - 2] : a.shape.d[r - 1];
-  if (r == 2 && tb && !ta && n->dtype == DT_F32 && a.p && b.p && N >= PW && K0 <= PACK_K &&
-      !(e->epik && e->epik->op == OP_PERMUTE)) {
-    matmul_packed(e, &a, &b);
+  if (r == 2 && n->dtype == DT_F32 && a.p && b.p && N >= PW && K0 > 0 && !(e->epik && e->epik->op == OP_PERMUTE)) {
+    matmul_packed(e, &a, &b, ta, tb);
     return;
   }
   int64_t vw2 = n->dtype == DT_F64 ? 16 : 32; /* columns of an A·B tile */
