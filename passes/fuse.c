@@ -42,8 +42,7 @@ static int64_t last_dim(const Shape *s) {
   return s->rank ? s->d[s->rank - 1] : 1;
 }
 
-/* A reduction over the last axis only, of a non-empty input (rule 5a's candidates). */
-static int row_reduction(const Graph *g, const Node *nd) {
+int fuse_row_reduction(const Graph *g, const Node *nd) {
   if (op_info(nd->op)->cls != OPC_REDUCE) return 0;
   const Shape *xs = &g->nodes[nd->in[0]].shape;
   int cnt;
@@ -222,7 +221,7 @@ static int row_dep(Walk *w, int id, int64_t rows, int root) {
       int ok = xs->rank == n->shape.rank && aligned(&n->shape, rows);
       for (int k = 0; ok && k + 1 < xs->rank; k++) ok = xs->d[k] == n->shape.d[k];
       r = ok ? DEP_ROW : DEP_BAD;
-    } else if (root && row_reduction(g, n)) /* a row-reduction kernel: rows = its elements */
+    } else if (root && fuse_row_reduction(g, n)) /* a row-reduction kernel: rows = its elements */
       r = aligned(&g->nodes[n->in[0]].shape, rows) ? DEP_ROW : DEP_BAD;
     else r = DEP_BAD;
     if (r == DEP_BAD && !bad) blame(w, n, rows);
@@ -247,8 +246,8 @@ static int check_rows(Walk *w, const char *live) {
     if (w->inl[i] || !live[i] || nd->op == OP_INPUT || nd->op == OP_WEIGHT) continue;
     w->cur = i;
     w->epi[i] = -1;
-    int host = elementwise(nd->op) || nd->op == OP_RESHAPE || nd->op == OP_BROADCAST || row_reduction(g, nd);
-    int64_t rows = row_reduction(g, nd) ? shape_numel(&nd->shape) : shape_numel(&nd->shape) / (last_dim(&nd->shape) ? last_dim(&nd->shape) : 1);
+    int host = elementwise(nd->op) || nd->op == OP_RESHAPE || nd->op == OP_BROADCAST || fuse_row_reduction(g, nd);
+    int64_t rows = fuse_row_reduction(g, nd) ? shape_numel(&nd->shape) : shape_numel(&nd->shape) / (last_dim(&nd->shape) ? last_dim(&nd->shape) : 1);
     if (nd->op == OP_PERMUTE && w->inl[nd->in[0]] == FUSE_EPI && g->nodes[nd->in[0]].op == OP_MATMUL) {
       int cnt, m = nd->in[0]; /* a matmul storing its rows where the permute puts them */
       const int64_t *perm = ir_attr_is(nd, "perm", &cnt);
@@ -264,7 +263,7 @@ static int check_rows(Walk *w, const char *live) {
     int e = w->epi[i];
     if (e >= 0) { /* the kernel becomes the contraction plus this epilogue */
       const Node *m = &g->nodes[e];
-      if (row_reduction(g, nd) || m->dtype != nd->dtype || shape_numel(&m->shape) != shape_numel(&nd->shape))
+      if (fuse_row_reduction(g, nd) || m->dtype != nd->dtype || shape_numel(&m->shape) != shape_numel(&nd->shape))
         w->bad[e] = 1;
     }
   }
@@ -423,7 +422,7 @@ char *fuse_inline(const Graph *g, int fuse) {
     if (!fuse || stored_for_contraction[i]) continue;
     OpKind op = nd->op;
     if (feeds_shared_broadcast[i] && op != OP_CONST && op != OP_IOTA) continue; /* rule 4's exception */
-    if (row_reduction(g, nd)) { /* rule 5a: a candidate, checked below */
+    if (fuse_row_reduction(g, nd)) { /* rule 5a: a candidate, checked below */
       inl[i] = FUSE_ROW;
       continue;
     }

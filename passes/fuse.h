@@ -148,6 +148,10 @@ int fuse_view(const Graph *g, const char *inl, int id, FuseView *v);
  * With fuse = 0, only non-output reshapes are inlined. */
 char *fuse_inline(const Graph *g, int fuse);
 
+/* Whether nd is a reduction over the last axis only, of a non-empty input (rule 5a's
+ * candidates; rule 8b's row kernels). */
+int fuse_row_reduction(const Graph *g, const Node *nd);
+
 /* Per node, whether an output needs it (calloc'd flags; the caller frees). */
 char *fuse_live(const Graph *g);
 

@@ -80,15 +80,6 @@ static int64_t rows_of(const Shape *s) {
   return r;
 }
 
-/* A reduction over the last axis only, of a non-empty input. */
-static int last_axis_reduce(const Graph *g, const Node *nd) {
-  if (op_info(nd->op)->cls != OPC_REDUCE) return 0;
-  const Shape *xs = &g->nodes[nd->in[0]].shape;
-  int cnt;
-  const int64_t *axes = ir_attr_is(nd, "axes", &cnt);
-  return xs->rank >= 1 && cnt == 1 && axes[0] == xs->rank - 1 && shape_numel(xs) > 0;
-}
-
 /* The epilogue contraction in node id's inlined tree, or -1. */
 static int epi_of(const Graph *g, const char *inl, int id, int root) {
   if (!root && !inl[id]) return -1;
@@ -123,7 +114,7 @@ static int64_t kernel_rows(const Graph *g, const char *inl, int id, int *mm) {
   }
   if (epi >= 0) return -1;
   if (is_elementwise(nd->op)) return rows_of(&nd->shape);
-  if (last_axis_reduce(g, nd)) return rows_of(&g->nodes[nd->in[0]].shape);
+  if (fuse_row_reduction(g, nd)) return rows_of(&g->nodes[nd->in[0]].shape);
   return -1;
 }
 
@@ -143,7 +134,7 @@ static int touches(const Graph *g, const char *inl, const int *tag, int t, int i
 static int rows_kept(const Graph *g, const char *inl, const int *tag, int t, int id, int root, int64_t R) {
   const Node *n = &g->nodes[id];
   if (!root && !inl[id]) return tag[id] != t || rows_of(&n->shape) == R;
-  int keeps = rows_of(&n->shape) == R || (root && last_axis_reduce(g, n));
+  int keeps = rows_of(&n->shape) == R || (root && fuse_row_reduction(g, n));
   if (keeps && n->nin) {
     const Shape *s = &n->shape, *xs = &g->nodes[n->in[0]].shape;
     int same_lead = xs->rank == s->rank;
@@ -151,7 +142,7 @@ static int rows_kept(const Graph *g, const char *inl, const int *tag, int t, int
     if (is_elementwise(n->op)) keeps = 1;
     else if (n->op == OP_RESHAPE) keeps = rows_of(xs) == R && s->rank && xs->rank && s->d[s->rank - 1] == xs->d[xs->rank - 1];
     else if (n->op == OP_BROADCAST) keeps = same_lead && s->rank && xs->d[xs->rank - 1] == 1;
-    else keeps = last_axis_reduce(g, n) && rows_of(xs) == R;
+    else keeps = fuse_row_reduction(g, n) && rows_of(xs) == R;
   }
   for (int k = 0; k < n->nin; k++)
     if (keeps ? !rows_kept(g, inl, tag, t, n->in[k], 0, R) : touches(g, inl, tag, t, n->in[k], 0)) return 0;

@@ -140,6 +140,12 @@ static void test_same_result(void) {
   ir_graph_free(m);
 }
 
+/* The inputs of the graphs below, a [64,32] and b [32,48], and their product %2. */
+#define PRODUCT                                 \
+  "  %0 = input \"a\" : f32[64,32]\n"           \
+  "  %1 = input \"b\" : f32[32,48]\n"           \
+  "  %2 = matmul(%0, %1) {ta=0, tb=0} : f32[64,48]\n"
+
 /* g compiled planned and unplanned (and unfused when `unfused`) gives the same bits for
  * its outputs names[0..n) from inputs a [64,32] and b [32,48], in a smaller arena when
  * `smaller`. */
@@ -176,10 +182,7 @@ static void same_as_plain(const Graph *g, const char *const *names, int n, int s
  * its own index and has its size, so it writes over it (the column sums come first: it
  * reads them); the result is the unplanned program's. */
 static void test_inplace(void) {
-  const char *text = "graph \"ip\" {\n"
-                     "  %0 = input \"a\" : f32[64,32]\n"
-                     "  %1 = input \"b\" : f32[32,48]\n"
-                     "  %2 = matmul(%0, %1) {ta=0, tb=0} : f32[64,48]\n"
+  const char *text = "graph \"ip\" {\n" PRODUCT
                      "  %3 = reduce_sum(%2) {axes=[0], keepdims=0} : f32[48]\n"
                      "  %4 = broadcast(%3) {shape=[64,48]} : f32[64,48]\n"
                      "  %5 = tanh(%2) : f32[64,48]\n"
@@ -220,10 +223,7 @@ static Graph *laid_out(const char *text, const char *const *names, int n, int sm
 static void test_inplace_groups(void) {
   CgLayout l;
   /* a row group (%7 and the three row sums): %7 writes over the product */
-  const char *rows = "graph \"ipr\" {\n"
-                     "  %0 = input \"a\" : f32[64,32]\n"
-                     "  %1 = input \"b\" : f32[32,48]\n"
-                     "  %2 = matmul(%0, %1) {ta=0, tb=0} : f32[64,48]\n"
+  const char *rows = "graph \"ipr\" {\n" PRODUCT
                      "  %3 = reduce_sum(%2) {axes=[0], keepdims=0} : f32[48]\n"
                      "  %4 = broadcast(%3) {shape=[64,48]} : f32[64,48]\n"
                      "  %5 = tanh(%2) : f32[64,48]\n"
@@ -246,10 +246,7 @@ static void test_inplace_groups(void) {
   cg_layout_free(&l);
   ir_graph_free(g);
   /* a wide group (%7 and aᵀa, which reads nothing of it): %7 writes over the product */
-  const char *wide = "graph \"ipw\" {\n"
-                     "  %0 = input \"a\" : f32[64,32]\n"
-                     "  %1 = input \"b\" : f32[32,48]\n"
-                     "  %2 = matmul(%0, %1) {ta=0, tb=0} : f32[64,48]\n"
+  const char *wide = "graph \"ipw\" {\n" PRODUCT
                      "  %3 = reduce_sum(%2) {axes=[0], keepdims=0} : f32[48]\n"
                      "  %4 = broadcast(%3) {shape=[64,48]} : f32[64,48]\n"
                      "  %5 = tanh(%2) : f32[64,48]\n"
@@ -271,10 +268,7 @@ static void test_inplace_groups(void) {
   cg_layout_free(&l);
   ir_graph_free(g);
   /* the product's other reader in the same row group (%5): no overwriting */
-  const char *both = "graph \"ipb\" {\n"
-                     "  %0 = input \"a\" : f32[64,32]\n"
-                     "  %1 = input \"b\" : f32[32,48]\n"
-                     "  %2 = matmul(%0, %1) {ta=0, tb=0} : f32[64,48]\n"
+  const char *both = "graph \"ipb\" {\n" PRODUCT
                      "  %3 = tanh(%2) : f32[64,48]\n"
                      "  %4 = exp(%3) : f32[64,48]\n"
                      "  %5 = reduce_sum(%2) {axes=[1], keepdims=0} : f32[64]\n"
@@ -297,10 +291,7 @@ static void test_inplace_groups(void) {
  * at its own place (%4, the transpose): %5 may not take %2 into a row group with it, or
  * %4 would read the product before it exists. */
 static void test_group_readers(void) {
-  const char *text = "graph \"gr\" {\n"
-                     "  %0 = input \"a\" : f32[64,32]\n"
-                     "  %1 = input \"b\" : f32[32,48]\n"
-                     "  %2 = matmul(%0, %1) {ta=0, tb=0} : f32[64,48]\n"
+  const char *text = "graph \"gr\" {\n" PRODUCT
                      "  %3 = reduce_sum(%2) {axes=[0], keepdims=0} : f32[48]\n"
                      "  %4 = permute(%2) {perm=[1,0]} : f32[48,64]\n"
                      "  %5 = tanh(%2) : f32[64,48]\n"
