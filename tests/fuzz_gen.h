@@ -479,11 +479,30 @@ static int b_rowwise(Fuzz *F) {
   return binary(F, ops[rnd(F, 4)], x, bound(F, r));
 }
 
+/* One value read four ways, in this order: summed over its first axis, transposed, row
+ * by row, maxed over its first axis (the two whole-tensor reductions rule 8 groups, so
+ * the sum runs late, at the max; the transpose runs in its place): the readers of one value spread over groups and plain
+ * kernels, which the groups' order must respect (codegen/layout.c checks it). */
+static int b_fanout(Fuzz *F) {
+  int x = get(F, DT_F32, ERR32);
+  if (x >= 0 && nd(F, x)->shape.rank < 2) x = reshape(F, x, (Shape){.rank = 2, .d = {1, numel(F, x)}});
+  if (x < 0) return -1;
+  int r = nd(F, x)->shape.rank;
+  int64_t a0 = 0, perm[IR_MAX_RANK];
+  for (int i = 0; i < r; i++) perm[i] = i;
+  perm[r - 2] = r - 1, perm[r - 1] = r - 2;
+  reduce(F, OP_REDUCE_SUM, bound(F, x), &a0, 1, 0);
+  reg(F, ir_permute(F->g, x, perm, r, LOC, &F->d), F->err[x], F->mag[x]);
+  int y = unary(F, OP_TANH, x);
+  reduce(F, OP_REDUCE_MAX, x, &a0, 1, 0); /* after the row reader: the sums' group runs here */
+  return y;
+}
+
 typedef int (*Builder)(Fuzz *);
 static const struct { Builder fn; int weight; } builders[] = {
     {b_unary, 14}, {b_binary, 18}, {b_compare, 5}, {b_logic, 3},   {b_where, 6},  {b_cast, 6},  {b_reduce, 8},
     {b_move, 16},  {b_gather, 5},  {b_scatter, 4}, {b_one_hot, 3}, {b_matmul, 5}, {b_conv, 3}, {b_random, 3},
-    {b_rowwise, 6}};
+    {b_rowwise, 6}, {b_fanout, 4}};
 #define NBUILDERS ((int)(sizeof builders / sizeof builders[0]))
 
 /* A random graph for this seed, inputs in F->in. 0, or -1 after the builder refused
