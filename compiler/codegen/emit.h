@@ -140,6 +140,8 @@ LLVMValueRef em_mul_add(Em *e, DType t, LLVMValueRef acc, LLVMValueRef a, LLVMVa
 
 /* emit_matmul.c: the body of a matmul kernel */
 void em_matmul(Em *e);
+/* An element-by-element kernel over its rows e->lo..e->hi (emit.c). */
+void em_flat(Em *e);
 /* emit_ops.c: the body of a movement, indexing, contraction or random kernel */
 void em_move(Em *e);
 void em_index(Em *e);
