@@ -7,12 +7,7 @@
 # comparison at the default depth 12. At both depths the JIT's logits are compared too:
 # AOT, JIT and interpreter agree to 1e-4 of the largest logit.
 set -u
-mimic=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-root=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export XDG_CACHE_HOME="$tmp/cache"
-fail=0
+. "$(dirname "$0")/harness.sh" "$1"
 vit=$root/graphs/vit.yaml
 example=$root/examples/aot_classify
 data=/usr/share/datasets/fashion-mnist

@@ -591,7 +591,7 @@ static void test_locations(void) {
 }
 
 int main(void) {
-  if (fe_scratch_begin()) return 2;
+  if (scratch_begin()) return 2;
   RUN(test_vit);
   RUN(test_params);
   RUN(test_expressions);
@@ -599,6 +599,6 @@ int main(void) {
   RUN(test_includes);
   RUN(test_inits);
   RUN(test_locations);
-  fe_scratch_end();
+  scratch_end();
   return CHECK_DONE();
 }

@@ -175,8 +175,8 @@ static void test_errors(void) {
 }
 
 int main(void) {
-  if (fe_scratch_begin()) return 2;
+  if (scratch_begin()) return 2;
   RUN(test_errors);
-  fe_scratch_end();
+  scratch_end();
   return CHECK_DONE();
 }

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "evalmetrics.h"
 #include "fe_harness.h"
+#include "recipe_harness.h"
 #include "frontend/frontend.h"
 #include "initfrom.h"
 #include "recipe.h"
@@ -160,70 +161,53 @@ static void test_recipe_keys(void) {
   arena_free(a);
 }
 
-/* The recipe `text` gives one error, `want` once the scratch folder is removed. */
-static void bad(int line, const char *text, const char *want) {
-  Arena *a = arena_new();
-  Diag d;
-  diag_init(&d);
-  d.quiet = 1;
-  Recipe r;
-  int rc = recipe_parse(path_of("bad.yaml"), text, strlen(text), a, &r, &d);
-  const char *msg = without_dir(d.last);
-  if (rc != -1 || d.nerr != 1 || strcmp(msg, want)) {
-    fprintf(stderr, "%s:%d: recipe error case\n  got:  %s (rc %d, %d errors)\n  want: %s\n", __FILE__, line, msg, rc,
-            d.nerr, want);
-    check_failures++;
-  }
-  arena_free(a);
-}
-
 static void test_recipe_errors(void) {
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, val_count: 10001, val_split: test}\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, val_count: 10001, val_split: test}\n",
       "bad.yaml:2:43: error: data.val_count is 10001, more than the 10000 images of fashion-mnist's test split");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, val_split: val}\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, val_split: val}\n",
       "bad.yaml:2:43: error: unknown split 'val' (expected train or test)");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-seg, augment: {crop_pad: 2}}\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-seg, augment: {crop_pad: 2}}\n",
       "bad.yaml:2:50: error: data.augment.crop_pad applies to fashion-mnist only (fashion-seg canvases are flipped, "
       "not cropped)");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-segs}\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-segs}\n",
       "bad.yaml:2:17: error: unknown dataset 'fashion-segs' (did you mean 'fashion-seg'?)");
-  bad(__LINE__, HEAD "tokenizer: {weights: w.safetensors}\n", "bad.yaml:6:1: error: missing key 'model' in tokenizer");
-  bad(__LINE__, HEAD "tokenizer: {model: m.yaml}\n", "bad.yaml:6:1: error: missing key 'weights' in tokenizer");
-  bad(__LINE__, HEAD "tokenizer: {model: m.yaml, weights: none.safetensors}\n",
+  recipe_bad(__LINE__, HEAD "tokenizer: {weights: w.safetensors}\n", "bad.yaml:6:1: error: missing key 'model' in tokenizer");
+  recipe_bad(__LINE__, HEAD "tokenizer: {model: m.yaml}\n", "bad.yaml:6:1: error: missing key 'weights' in tokenizer");
+  recipe_bad(__LINE__, HEAD "tokenizer: {model: m.yaml, weights: none.safetensors}\n",
       "bad.yaml:6:37: error: cannot read tokenizer.weights 'none.safetensors': No such file or directory");
-  bad(__LINE__, HEAD "tokenizer: {model: m.yaml, weights: w.safetensors, output: [a]}\n",
+  recipe_bad(__LINE__, HEAD "tokenizer: {model: m.yaml, weights: w.safetensors, output: [a]}\n",
       "bad.yaml:6:60: error: tokenizer.output must be a name, found a sequence");
-  bad(__LINE__, HEAD "tokenizer: {model: m.yaml, weights: w.safetensors, bind: {pixels: labels}}\n",
+  recipe_bad(__LINE__, HEAD "tokenizer: {model: m.yaml, weights: w.safetensors, bind: {pixels: labels}}\n",
       "bad.yaml:6:58: error: tokenizer.bind must map one tokenizer input to images, as {pixels: images}");
-  bad(__LINE__, HEAD "tokenizer: {model: m.yaml, weights: w.safetensors, params: {vocab: [1]}}\n",
+  recipe_bad(__LINE__, HEAD "tokenizer: {model: m.yaml, weights: w.safetensors, params: {vocab: [1]}}\n",
       "bad.yaml:6:68: error: tokenizer.params.vocab must be a number or an expression, found a sequence");
-  bad(__LINE__, HEAD "tokenizer: {model: m.yaml, weights: w.safetensors, temperature: 1}\n",
+  recipe_bad(__LINE__, HEAD "tokenizer: {model: m.yaml, weights: w.safetensors, temperature: 1}\n",
       "bad.yaml:6:52: error: unknown key 'temperature' in tokenizer (expected model, weights, params, output, "
       "input, bind)");
-  bad(__LINE__, HEAD "bind: {tokens: labels}\ntokenizer: {model: m.yaml, weights: w.safetensors}\n",
+  recipe_bad(__LINE__, HEAD "bind: {tokens: labels}\ntokenizer: {model: m.yaml, weights: w.safetensors}\n",
       "bad.yaml:7:1: error: tokenizer: input 'tokens' is already bound to data (bind)");
-  bad(__LINE__, HEAD "mask: {kind: block}\n", "bad.yaml:6:1: error: missing key 'count' in mask");
-  bad(__LINE__, HEAD "mask: {kind: blocks, count: 4}\n",
+  recipe_bad(__LINE__, HEAD "mask: {kind: block}\n", "bad.yaml:6:1: error: missing key 'count' in mask");
+  recipe_bad(__LINE__, HEAD "mask: {kind: blocks, count: 4}\n",
       "bad.yaml:6:14: error: unknown mask kind 'blocks' (did you mean 'block'?)");
-  bad(__LINE__, HEAD "mask: {kind: grid, count: 4}\n",
+  recipe_bad(__LINE__, HEAD "mask: {kind: grid, count: 4}\n",
       "bad.yaml:6:14: error: unknown mask kind 'grid' (expected block or random)");
-  bad(__LINE__, HEAD "mask: {count: -3}\n", "bad.yaml:6:15: error: mask.count must be an integer >= 0, found -3");
-  bad(__LINE__, HEAD "mask: {count: 20, min_block: 0}\n",
+  recipe_bad(__LINE__, HEAD "mask: {count: -3}\n", "bad.yaml:6:15: error: mask.count must be an integer >= 0, found -3");
+  recipe_bad(__LINE__, HEAD "mask: {count: 20, min_block: 0}\n",
       "bad.yaml:6:30: error: mask.min_block must be a positive integer, found 0");
-  bad(__LINE__, HEAD "mask: {count: 20, min_block: 30}\n",
+  recipe_bad(__LINE__, HEAD "mask: {count: 20, min_block: 30}\n",
       "bad.yaml:6:30: error: mask.min_block (30) is larger than mask.count (20)");
-  bad(__LINE__, HEAD "mask: {count: 20, max_block: 2}\n",
+  recipe_bad(__LINE__, HEAD "mask: {count: 20, max_block: 2}\n",
       "bad.yaml:6:30: error: mask.max_block (2) is below mask.min_block (4)");
-  bad(__LINE__, HEAD "mask: {count: 20, min_aspect: 0}\n",
+  recipe_bad(__LINE__, HEAD "mask: {count: 20, min_aspect: 0}\n",
       "bad.yaml:6:31: error: mask.min_aspect must be a number > 0, found 0");
-  bad(__LINE__, HEAD "mask: {count: 20, min_aspect: 2}\n",
+  recipe_bad(__LINE__, HEAD "mask: {count: 20, min_aspect: 2}\n",
       "bad.yaml:6:31: error: mask.min_aspect must be in (0, 1], found 2");
-  bad(__LINE__, HEAD "mask: {count: 20, ratio: 0.4}\n",
+  recipe_bad(__LINE__, HEAD "mask: {count: 20, ratio: 0.4}\n",
       "bad.yaml:6:19: error: unknown key 'ratio' in mask (expected input, kind, count, min_block, max_block, "
       "min_aspect)");
-  bad(__LINE__, HEAD "bind: {mask: images}\nmask: {count: 20}\n",
+  recipe_bad(__LINE__, HEAD "bind: {mask: images}\nmask: {count: 20}\n",
       "bad.yaml:7:1: error: mask: input 'mask' is already bound to data (bind)");
-  bad(__LINE__, HEAD "tokenizer: {model: m.yaml, weights: w.safetensors, input: mask}\nmask: {count: 20}\n",
+  recipe_bad(__LINE__, HEAD "tokenizer: {model: m.yaml, weights: w.safetensors, input: mask}\nmask: {count: 20}\n",
       "bad.yaml:7:1: error: mask: input 'mask' is already filled by the tokenizer");
 }
 
@@ -275,12 +259,12 @@ static void test_metrics(void) {
 }
 
 int main(void) {
-  if (fe_scratch_begin()) return 1;
+  if (scratch_begin()) return 1;
   RUN(test_resize_pos_embed);
   RUN(test_init_from);
   RUN(test_recipe_keys);
   RUN(test_recipe_errors);
   RUN(test_metrics);
-  fe_scratch_end();
+  scratch_end();
   return CHECK_DONE();
 }

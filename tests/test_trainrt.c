@@ -17,28 +17,10 @@
 #include "plot.h"
 #include "progress.h"
 #include "recipe.h"
+#include "recipe_harness.h"
+#include "scratch.h"
 #include "schedule.h"
 #include "support/ytree.h"
-
-static char dir[] = "/tmp/mimic-trainrt-XXXXXX";
-
-static const char *path_of(const char *name) {
-  static char buf[4][256];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
-static void put(const char *name, const char *text) {
-  FILE *f = fopen(path_of(name), "w");
-  if (!f) {
-    perror(name);
-    exit(2);
-  }
-  fputs(text, f);
-  fclose(f);
-}
 
 /* The whole file (static buffer). */
 static const char *slurp(const char *path) {
@@ -546,129 +528,101 @@ static void test_recipe_full(void) {
   arena_free(a);
 }
 
-/* The recipe `text` (as bad.yaml in the scratch folder, beside m.yaml) gives one error,
- * whose message with the scratch folder removed is `want`. */
-static void bad(int line, const char *text, const char *want) {
-  Arena *a = arena_new();
-  Diag d;
-  diag_init(&d);
-  d.quiet = 1;
-  Recipe r;
-  int rc = recipe_parse(path_of("bad.yaml"), text, strlen(text), a, &r, &d);
-  char msg[512];
-  size_t n = strlen(dir), k = 0;
-  for (const char *p = d.last; *p && k + 1 < sizeof msg;)
-    if (!strncmp(p, dir, n) && p[n] == '/')
-      p += n + 1;
-    else
-      msg[k++] = *p++;
-  msg[k] = 0;
-  if (rc != -1 || d.nerr != 1 || strcmp(msg, want)) {
-    fprintf(stderr, "%s:%d: recipe error case\n  got:  %s (rc %d, %d errors)\n  want: %s\n", __FILE__, line, msg, rc,
-            d.nerr, want);
-    check_failures++;
-  }
-  arena_free(a);
-}
-
 #define HEAD "model: m.yaml\ndata: {dataset: fashion-mnist}\nbatch: 8\n"
 #define OPT "optimizer: {lr: 0.001}\n"
 
 static void test_recipe_errors(void) {
-  bad(__LINE__, HEAD "epoch: 3\n" OPT,
+  recipe_bad(__LINE__, HEAD "epoch: 3\n" OPT,
       "bad.yaml:4:1: error: unknown key 'epoch' in the recipe (did you mean 'epochs'?)");
-  bad(__LINE__, HEAD "colour: red\n",
+  recipe_bad(__LINE__, HEAD "colour: red\n",
       "bad.yaml:4:1: error: unknown key 'colour' in the recipe (expected model, params, data, bind, loss, batch, "
       "epochs, steps, optimizer, schedules, seed, eval, checkpoint, out, init, freeze, tokenizer, mask)");
-  bad(__LINE__, HEAD "epochs: 1\noptimizer: {kind: adamw, lrr: 2}\n",
+  recipe_bad(__LINE__, HEAD "epochs: 1\noptimizer: {kind: adamw, lrr: 2}\n",
       "bad.yaml:5:26: error: unknown key 'lrr' in optimizer (did you mean 'lr'?)");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist}\nbatch: abc\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist}\nbatch: abc\n",
       "bad.yaml:3:8: error: batch must be a positive integer, found 'abc'");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist}\nbatch: -4\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist}\nbatch: -4\n",
       "bad.yaml:3:8: error: batch must be a positive integer, found -4");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist}\nbatch: [8]\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist}\nbatch: [8]\n",
       "bad.yaml:3:8: error: batch must be a positive integer, found a sequence");
-  bad(__LINE__, "data: {dataset: fashion-mnist}\nbatch: 8\n", "bad.yaml:1:1: error: missing key 'model' in the recipe");
-  bad(__LINE__, "model: m.yaml\nbatch: 8\n", "bad.yaml:1:1: error: missing key 'data' in the recipe");
-  bad(__LINE__, HEAD "epochs: 2\nsteps: 100\n" OPT, "bad.yaml:5:1: error: give epochs or steps, not both");
-  bad(__LINE__, HEAD OPT, "bad.yaml:1:1: error: missing key 'epochs' or 'steps' in the recipe");
-  bad(__LINE__, HEAD "epochs: 0\n", "bad.yaml:4:9: error: epochs must be a positive integer, found 0");
-  bad(__LINE__, HEAD "steps: 10\noptimizer: {kind: adam, lr: 1}\n",
+  recipe_bad(__LINE__, "data: {dataset: fashion-mnist}\nbatch: 8\n", "bad.yaml:1:1: error: missing key 'model' in the recipe");
+  recipe_bad(__LINE__, "model: m.yaml\nbatch: 8\n", "bad.yaml:1:1: error: missing key 'data' in the recipe");
+  recipe_bad(__LINE__, HEAD "epochs: 2\nsteps: 100\n" OPT, "bad.yaml:5:1: error: give epochs or steps, not both");
+  recipe_bad(__LINE__, HEAD OPT, "bad.yaml:1:1: error: missing key 'epochs' or 'steps' in the recipe");
+  recipe_bad(__LINE__, HEAD "epochs: 0\n", "bad.yaml:4:9: error: epochs must be a positive integer, found 0");
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer: {kind: adam, lr: 1}\n",
       "bad.yaml:5:19: error: unknown optimizer kind 'adam' (did you mean 'adamw'?)");
-  bad(__LINE__, HEAD "steps: 10\noptimizer: {kind: rmsprop, lr: 1}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer: {kind: rmsprop, lr: 1}\n",
       "bad.yaml:5:19: error: unknown optimizer kind 'rmsprop' (expected adamw or sgd)");
-  bad(__LINE__, HEAD "steps: 10\noptimizer:\n  kind: sgd\n", "bad.yaml:5:1: error: missing key 'lr' in optimizer");
-  bad(__LINE__, HEAD "steps: 10\n", "bad.yaml:1:1: error: missing key 'optimizer' in the recipe");
-  bad(__LINE__, HEAD "steps: 10\noptimizer: [adamw]\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer:\n  kind: sgd\n", "bad.yaml:5:1: error: missing key 'lr' in optimizer");
+  recipe_bad(__LINE__, HEAD "steps: 10\n", "bad.yaml:1:1: error: missing key 'optimizer' in the recipe");
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer: [adamw]\n",
       "bad.yaml:5:12: error: optimizer must be a mapping, found a sequence");
-  bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: -1}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: -1}\n",
       "bad.yaml:5:17: error: optimizer.lr must be a number >= 0, found -1");
-  bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: fast}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: fast}\n",
       "bad.yaml:5:17: error: optimizer.lr must be a number >= 0, found 'fast'");
-  bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, betas: [0.9]}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, betas: [0.9]}\n",
       "bad.yaml:5:27: error: optimizer.betas must be two numbers in [0, 1), such as [0.9, 0.999]");
-  bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, momentum: 0.9}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, momentum: 0.9}\n",
       "bad.yaml:5:20: error: optimizer.momentum applies to sgd only");
-  bad(__LINE__, HEAD "steps: 10\noptimizer: {kind: sgd, lr: 1, eps: 1e-8}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer: {kind: sgd, lr: 1, eps: 1e-8}\n",
       "bad.yaml:5:31: error: optimizer.eps applies to adamw only");
-  bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, warmup_epochs: 1, warmup_steps: 5}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, warmup_epochs: 1, warmup_steps: 5}\n",
       "bad.yaml:5:38: error: give optimizer.warmup_epochs or optimizer.warmup_steps, not both");
-  bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, warmup_steps: 50}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, warmup_steps: 50}\n",
       "bad.yaml:5:34: error: optimizer.warmup_steps is 50, longer than the run (10 steps)");
-  bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, schedule: cosin}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, schedule: cosin}\n",
       "bad.yaml:5:30: error: unknown schedule kind 'cosin' (did you mean 'cosine'?)");
-  bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, no_weight_decay: pos_embed}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\noptimizer: {lr: 1, no_weight_decay: pos_embed}\n",
       "bad.yaml:5:37: error: optimizer.no_weight_decay must be a list of names, found 'pos_embed'");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: mnist}\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: mnist}\n",
       "bad.yaml:2:17: error: unknown dataset 'mnist' (expected fashion-mnist or fashion-seg)");
-  bad(__LINE__, "model: m.yaml\ndata: {split: train}\n", "bad.yaml:2:1: error: missing key 'dataset' in data");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, split: val}\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {split: train}\n", "bad.yaml:2:1: error: missing key 'dataset' in data");
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, split: val}\n",
       "bad.yaml:2:39: error: unknown split 'val' (expected train or test)");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, split: test, count: 9000, val_count: 2000}\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, split: test, count: 9000, val_count: 2000}\n",
       "bad.yaml:2:69: error: data.count + data.val_count is 11000, more than the 10000 images of fashion-mnist's "
       "test split");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, augment: {flip: yes}}\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, augment: {flip: yes}}\n",
       "bad.yaml:2:48: error: data.augment.flip must be true or false, found 'yes'");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, augment: {crop: 2}}\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist, augment: {crop: 2}}\n",
       "bad.yaml:2:42: error: unknown key 'crop' in data.augment (expected crop_pad, flip)");
-  bad(__LINE__, "model: m.yaml\nparams: {depth: [1, 2]}\n",
+  recipe_bad(__LINE__, "model: m.yaml\nparams: {depth: [1, 2]}\n",
       "bad.yaml:2:17: error: params.depth must be a number or an expression, found a sequence");
-  bad(__LINE__, "model: m.yaml\nparams: [depth]\n",
+  recipe_bad(__LINE__, "model: m.yaml\nparams: [depth]\n",
       "bad.yaml:2:9: error: params must be a mapping of names to numbers, found a sequence");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist}\nbind: {x: pixels}\n",
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: fashion-mnist}\nbind: {x: pixels}\n",
       "bad.yaml:3:11: error: unknown data field 'pixels' (expected images or labels)");
-  bad(__LINE__, "model: nope.yaml\n", "bad.yaml:1:8: error: cannot read model 'nope.yaml': No such file or directory");
-  bad(__LINE__, "model: [m.yaml]\n", "bad.yaml:1:8: error: model must be a name, found a sequence");
-  bad(__LINE__, HEAD "steps: 10\n" OPT "schedules: {tau: {end: 0.1}}\n",
+  recipe_bad(__LINE__, "model: nope.yaml\n", "bad.yaml:1:8: error: cannot read model 'nope.yaml': No such file or directory");
+  recipe_bad(__LINE__, "model: [m.yaml]\n", "bad.yaml:1:8: error: model must be a name, found a sequence");
+  recipe_bad(__LINE__, HEAD "steps: 10\n" OPT "schedules: {tau: {end: 0.1}}\n",
       "bad.yaml:6:13: error: missing key 'start' in schedules.tau");
-  bad(__LINE__, HEAD "steps: 10\n" OPT "schedules: {tau: {start: 1, kind: cos}}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\n" OPT "schedules: {tau: {start: 1, kind: cos}}\n",
       "bad.yaml:6:35: error: unknown schedule kind 'cos' (expected constant, linear or cosine)");
-  bad(__LINE__, HEAD "bind: {t: images}\nsteps: 10\n" OPT "schedules: {t: {start: 1}}\n",
+  recipe_bad(__LINE__, HEAD "bind: {t: images}\nsteps: 10\n" OPT "schedules: {t: {start: 1}}\n",
       "bad.yaml:7:13: error: schedules: input 't' is already bound to data (bind)");
-  bad(__LINE__, HEAD "steps: 10\n" OPT "seed: 4294967296\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\n" OPT "seed: 4294967296\n",
       "bad.yaml:6:7: error: seed must be at most 4294967295, found 4294967296");
-  bad(__LINE__, HEAD "steps: 10\n" OPT "eval: {every_epochs: 1, every_steps: 5}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\n" OPT "eval: {every_epochs: 1, every_steps: 5}\n",
       "bad.yaml:6:25: error: give eval.every_epochs or eval.every_steps, not both");
-  bad(__LINE__, HEAD "steps: 10\n" OPT "eval: {outputs: acc}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\n" OPT "eval: {outputs: acc}\n",
       "bad.yaml:6:17: error: eval.outputs must be a list of names, found 'acc'");
-  bad(__LINE__, HEAD "steps: 10\n" OPT "checkpoint: {every: 5}\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\n" OPT "checkpoint: {every: 5}\n",
       "bad.yaml:6:14: error: unknown key 'every' in checkpoint (expected dir, every_epochs, every_steps)");
-  bad(__LINE__, HEAD "steps: 10\n" OPT "init: none.safetensors\n",
+  recipe_bad(__LINE__, HEAD "steps: 10\n" OPT "init: none.safetensors\n",
       "bad.yaml:6:7: error: cannot read init 'none.safetensors': No such file or directory");
-  bad(__LINE__, "- model\n",
+  recipe_bad(__LINE__, "- model\n",
       "bad.yaml:1:1: error: a recipe is a mapping (model, data, batch, epochs, optimizer, ...), "
       "found a sequence");
-  bad(__LINE__, "model: m.yaml\nbatch: 8\nbatch: 9\n", "bad.yaml:3:1: error: duplicate key 'batch' (first at line 2)");
-  bad(__LINE__, "model: m.yaml\ndata: {dataset: [\n",
+  recipe_bad(__LINE__, "model: m.yaml\nbatch: 8\nbatch: 9\n", "bad.yaml:3:1: error: duplicate key 'batch' (first at line 2)");
+  recipe_bad(__LINE__, "model: m.yaml\ndata: {dataset: [\n",
       "bad.yaml:3:1: error: YAML syntax error: did not find expected node content (while parsing a flow node at "
       "line 3, column 1)");
 }
 
 int main(void) {
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (scratch_begin()) return 1;
   RUN(test_ytree);
   RUN(test_schedule);
   RUN(test_progress);
@@ -677,8 +631,6 @@ int main(void) {
   RUN(test_plot);
   RUN(test_recipe_full);
   RUN(test_recipe_errors);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd)) return 1;
+  scratch_end();
   return CHECK_DONE();
 }

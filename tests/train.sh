@@ -5,17 +5,8 @@
 # object, driven by plain C) ends with the same weights as `mimic train` on the same
 # batches.
 set -u
-mimic=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-root=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export XDG_CACHE_HOME="$tmp/cache"
-fail=0
-[ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || { echo "SKIP: no Fashion-MNIST"; exit 77; }
-
-expect() { # expect DESCRIPTION PATTERN FILE
-  grep -qE -- "$2" "$3" || { echo "FAIL: $1: no line matching '$2' in $3:"; head -20 "$3" | sed 's/^/    /'; fail=1; }
-}
+. "$(dirname "$0")/harness.sh" "$1"
+needs_fashion_mnist
 
 # recipe DIR EXTRA: a tiny classifier run, 12 steps of batch 20 (6 an epoch)
 recipe() {
