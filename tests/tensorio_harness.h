@@ -1,7 +1,7 @@
-/* tensorio_harness.h — what the tensor-file tests share: a scratch directory
- * (tio_begin / tio_end), writing and reading raw bytes there, the last diagnostic's
- * message, shapes, tensors of every dtype with varied values, and counting temporary
- * files left beside the targets. */
+/* tensorio_harness.h — what the tensor-file tests share: writing and reading raw bytes
+ * in the scratch directory (scratch.h), the last diagnostic's message, shapes, tensors
+ * of every dtype with varied values, and counting temporary files left beside the
+ * targets. */
 #ifndef MIMIC_TEST_TENSORIO_HARNESS_H
 #define MIMIC_TEST_TENSORIO_HARNESS_H
 #include <dirent.h>
@@ -14,19 +14,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "scratch.h"
 #include "npy.h"
 #include "safetensors.h"
 #include "tensor.h"
-
-static char dir[64];
-
-static inline const char *path_in(const char *name) {
-  static char buf[4][256];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
 
 static inline void write_bytes(const char *path, const void *p, size_t n) {
   FILE *f = fopen(path, "wb");
@@ -88,23 +79,5 @@ static inline Tensor *filled(DType dt, Shape s) {
 }
 
 /* ---- safetensors ------------------------------------------------------------------- */
-
-static inline void cleanup(void) {
-  DIR *dd = opendir(dir);
-  struct dirent *e;
-  while (dd && (e = readdir(dd)))
-    if (e->d_name[0] != '.') unlink(path_in(e->d_name));
-  if (dd) closedir(dd);
-  rmdir(dir);
-}
-
-static inline int tio_begin(void) {
-  snprintf(dir, sizeof dir, "/tmp/mimic-tensorio-XXXXXX");
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return -1;
-  }
-  return 0;
-}
 
 #endif

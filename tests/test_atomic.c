@@ -14,16 +14,16 @@ static void test_atomic(void) {
   Tensor *t = filled(DT_F64, shp(1, 9));
 
   /* a directory that does not exist: one error, nothing created */
-  const char *nodir = path_in("no/such/dir/w.safetensors");
+  const char *nodir = path_of("no/such/dir/w.safetensors");
   CHECK(st_write(nodir, &ts, &d) != 0);
   CHECK_INT(d.nerr, 1);
   CHECK_STR(msg(&d), "cannot write: No such file or directory");
-  CHECK(npy_write(path_in("no/such/x.npy"), t, &d) != 0);
+  CHECK(npy_write(path_of("no/such/x.npy"), t, &d) != 0);
   CHECK_INT(d.nerr, 2);
   CHECK_INT(count_tmp_files(), 0);
 
   /* good files to overwrite; a successful rewrite keeps their mode */
-  const char *sp = path_in("keep.safetensors"), *np = path_in("keep.npy");
+  const char *sp = path_of("keep.safetensors"), *np = path_of("keep.npy");
   CHECK_INT(st_write(sp, &ts, &d), 0);
   CHECK_INT(npy_write(np, t, &d), 0);
   chmod(sp, 0640);
@@ -89,8 +89,8 @@ static void test_atomic(void) {
 }
 
 int main(void) {
-  if (tio_begin()) return 1;
+  if (scratch_begin()) return 1;
   RUN(test_atomic);
-  cleanup();
+  scratch_end();
   return CHECK_DONE();
 }

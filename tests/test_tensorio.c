@@ -130,7 +130,7 @@ static void test_st_roundtrip(void) {
   Diag d;
   diag_init(&d);
   d.quiet = 1;
-  const char *p = path_in("rt.safetensors");
+  const char *p = path_of("rt.safetensors");
   CHECK_INT(st_write(p, &ts, &d), 0);
   CHECK_INT(st_read(p, &rd, &d), 0);
   CHECK_INT(d.nerr, 0);
@@ -152,11 +152,11 @@ static void test_st_roundtrip(void) {
   /* the empty set */
   TensorSet empty;
   tset_init(&empty);
-  CHECK_INT(st_write(path_in("empty.safetensors"), &empty, &d), 0);
-  CHECK_INT(st_read(path_in("empty.safetensors"), &empty, &d), 0);
+  CHECK_INT(st_write(path_of("empty.safetensors"), &empty, &d), 0);
+  CHECK_INT(st_read(path_of("empty.safetensors"), &empty, &d), 0);
   CHECK_INT(empty.n, 0);
   size_t n;
-  unsigned char *b = slurp(path_in("empty.safetensors"), &n);
+  unsigned char *b = slurp(path_of("empty.safetensors"), &n);
   CHECK_INT(n, 16);
   CHECK(b && !memcmp(b, "\x08\0\0\0\0\0\0\0{}      ", 16));
   free(b);
@@ -174,7 +174,7 @@ static void test_st_layout(void) {
   tset_put(&ts, "a2", filled(DT_F32, shp(1, 1)));
   Diag d;
   diag_init(&d);
-  const char *p = path_in("layout.safetensors");
+  const char *p = path_of("layout.safetensors");
   CHECK_INT(st_write(p, &ts, &d), 0);
   const char *hdr = "{\"c\":{\"dtype\":\"F64\",\"shape\":[],\"data_offsets\":[0,8]},"
                     "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]},"
@@ -212,15 +212,15 @@ static void test_st_crafted_valid(void) {
   TensorSet ts;
   tset_init(&ts);
   /* the example of the safetensors documentation, header padded as the reference does */
-  st_craft(path_in("v1.safetensors"),
+  st_craft(path_of("v1.safetensors"),
            "{\"test\":{\"dtype\":\"I32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}   ", 16);
-  CHECK_INT(st_read(path_in("v1.safetensors"), &ts, &d), 0);
+  CHECK_INT(st_read(path_of("v1.safetensors"), &ts, &d), 0);
   Tensor *t = tset_get(&ts, "test");
   CHECK(t && t->dtype == DT_I32 && t->shape.rank == 2 && t->shape.d[1] == 2);
   if (t) CHECK_INT(((int32_t *)t->data)[1], 0x312a231c); /* bytes 28, 35, 42, 49 */
   tset_free(&ts);
   /* metadata, whitespace, escapes, keys in any order, zero-sized tensors anywhere */
-  st_craft(path_in("v2.safetensors"),
+  st_craft(path_of("v2.safetensors"),
            " {\n \"__metadata__\" : {\"format\": \"pt\", \"x\": \"\\\"q\\\"\"},\n"
            "  \"caf\\u00e9.\\ud83d\\ude00\": {\"shape\": [3], \"data_offsets\": [2, 5], \"dtype\": \"BOOL\"},\n"
            "  \"z\": {\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[0,2]},\n"
@@ -228,14 +228,14 @@ static void test_st_crafted_valid(void) {
            "  \"e1\": {\"dtype\":\"F32\",\"shape\":[2,0],\"data_offsets\":[5,5]}\n} ",
            5);
   /* bytes 2..4 are 14, 21, 28: not bools, so overwrite them with 1,0,1 */
-  FILE *f = fopen(path_in("v2.safetensors"), "r+b");
+  FILE *f = fopen(path_of("v2.safetensors"), "r+b");
   CHECK(f != NULL);
   if (f) {
     fseek(f, -3, SEEK_END);
     fwrite("\1\0\1", 1, 3, f);
     fclose(f);
   }
-  CHECK_INT(st_read(path_in("v2.safetensors"), &ts, &d), 0);
+  CHECK_INT(st_read(path_of("v2.safetensors"), &ts, &d), 0);
   CHECK_INT(d.nerr, 0);
   CHECK_INT(ts.n, 4);
   t = tset_get(&ts, "caf\xc3\xa9.\xf0\x9f\x98\x80");
@@ -339,18 +339,18 @@ static void test_st_invalid(void) {
   char name[64];
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     snprintf(name, sizeof name, "bad%zu.safetensors", i);
-    st_craft(path_in(name), cases[i].hdr, cases[i].ndata);
-    expect_st_error(path_in(name), cases[i].want, (int)i);
+    st_craft(path_of(name), cases[i].hdr, cases[i].ndata);
+    expect_st_error(path_of(name), cases[i].want, (int)i);
   }
   /* nesting far deeper than any header needs: an error, not a stack overflow */
   char deep[4096] = "{\"a\":";
   for (int i = 0; i < 1000; i++) strcat(deep, "[");
-  st_craft(path_in("deep.safetensors"), deep, 0);
-  expect_st_error(path_in("deep.safetensors"), "header is not valid JSON: at byte 69: nesting deeper than 64",
+  st_craft(path_of("deep.safetensors"), deep, 0);
+  expect_st_error(path_of("deep.safetensors"), "header is not valid JSON: at byte 69: nesting deeper than 64",
                   __LINE__);
 
   /* the length prefix itself */
-  const char *p = path_in("short.safetensors");
+  const char *p = path_of("short.safetensors");
   write_bytes(p, "\x10\0\0\0\0", 5);
   expect_st_error(p, "truncated: the file has 5 bytes, fewer than the 8 of the header length", __LINE__);
   write_bytes(p, "", 0);
@@ -362,7 +362,7 @@ static void test_st_invalid(void) {
   write_bytes(p, "\xff\xff\xff\xff\xff\xff\xff\xff{}", 10);
   expect_st_error(p, "header length 18446744073709551615 is absurd (the limit is 100000000 bytes)",
                   __LINE__);
-  expect_st_error(path_in("does-not-exist.safetensors"), "cannot open: No such file or directory", __LINE__);
+  expect_st_error(path_of("does-not-exist.safetensors"), "cannot open: No such file or directory", __LINE__);
   expect_st_error(dir, "not a regular file", __LINE__);
 }
 
@@ -379,7 +379,7 @@ static void test_npy_roundtrip(void) {
   diag_init(&d);
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     Tensor *t = filled(cases[i].dt, cases[i].s), *r = NULL;
-    const char *p = path_in("rt.npy");
+    const char *p = path_of("rt.npy");
     CHECK_INT(npy_write(p, t, &d), 0);
     CHECK_INT(npy_read(p, &r, &d), 0);
     CHECK(tensors_equal(t, r));
@@ -395,27 +395,27 @@ static void test_npy_roundtrip(void) {
   CHECK_INT(d.nerr, 0);
   /* NumPy's exact header text */
   Tensor *t = filled(DT_F32, shp(1, 3));
-  CHECK_INT(npy_write(path_in("h.npy"), t, &d), 0);
+  CHECK_INT(npy_write(path_of("h.npy"), t, &d), 0);
   size_t n;
-  unsigned char *b = slurp(path_in("h.npy"), &n);
+  unsigned char *b = slurp(path_of("h.npy"), &n);
   const char *want = "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
   CHECK(b && !memcmp(b, "\x93NUMPY\x01\x00\x76\x00", 10) && !memcmp(b + 10, want, strlen(want)));
   CHECK(b && n == 128 + 12 && b[127] == '\n' && b[126] == ' ');
   free(b);
   tensor_free(t);
   t = filled(DT_I64, shp(0));
-  CHECK_INT(npy_write(path_in("h.npy"), t, &d), 0);
-  b = slurp(path_in("h.npy"), &n);
+  CHECK_INT(npy_write(path_of("h.npy"), t, &d), 0);
+  b = slurp(path_of("h.npy"), &n);
   CHECK(b && !memcmp(b + 10, "{'descr': '<i8', 'fortran_order': False, 'shape': (), }", 55));
   free(b);
   tensor_free(t);
   /* bf16 has no .npy dtype */
   d.quiet = 1;
   t = filled(DT_BF16, shp(1, 2));
-  CHECK(npy_write(path_in("bf.npy"), t, &d) != 0);
+  CHECK(npy_write(path_of("bf.npy"), t, &d) != 0);
   CHECK_INT(d.nerr, 1);
   CHECK_STR(msg(&d), "cannot write dtype bf16 to .npy (NumPy has no such dtype; convert to f32)");
-  CHECK(access(path_in("bf.npy"), F_OK) != 0);
+  CHECK(access(path_of("bf.npy"), F_OK) != 0);
   tensor_free(t);
 }
 
@@ -437,7 +437,7 @@ static void test_npy_crafted_valid(void) {
   Diag d;
   diag_init(&d);
   Tensor *t = NULL;
-  const char *p = path_in("v.npy");
+  const char *p = path_of("v.npy");
   npy_craft(p, 2, "{\"shape\": (2,3,), \"fortran_order\": False, \"descr\": \"<i4\"}\n", 24, 1);
   CHECK_INT(npy_read(p, &t, &d), 0);
   CHECK(t && t->dtype == DT_I32 && t->shape.rank == 2 && t->shape.d[1] == 3);
@@ -505,10 +505,10 @@ static void test_npy_invalid(void) {
   char name[64];
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     snprintf(name, sizeof name, "bad%zu.npy", i);
-    npy_craft(path_in(name), 1, cases[i].hdr, cases[i].ndata, 2);
-    expect_npy_error(path_in(name), cases[i].want, (int)i);
+    npy_craft(path_of(name), 1, cases[i].hdr, cases[i].ndata, 2);
+    expect_npy_error(path_of(name), cases[i].want, (int)i);
   }
-  const char *p = path_in("pre.npy");
+  const char *p = path_of("pre.npy");
   write_bytes(p, "\x93NUMPZ\x01\x00\x10\x00", 10);
   expect_npy_error(p, "not a .npy file (bad magic)", __LINE__);
   write_bytes(p, "PK\x03\x04", 4);
@@ -523,11 +523,11 @@ static void test_npy_invalid(void) {
   expect_npy_error(p, "truncated: header says 256 bytes but only 2 follow", __LINE__);
   write_bytes(p, "\x93NUMPY\x02\x00\x00\x00\x00\x10{}", 14);
   expect_npy_error(p, "header length 268435456 is absurd (the limit is 1048576 bytes)", __LINE__);
-  expect_npy_error(path_in("nope.npy"), "cannot open: No such file or directory", __LINE__);
+  expect_npy_error(path_of("nope.npy"), "cannot open: No such file or directory", __LINE__);
 }
 
 int main(void) {
-  if (tio_begin()) return 1;
+  if (scratch_begin()) return 1;
   RUN(test_bf16);
   RUN(test_convert);
   RUN(test_tensor_basics);
@@ -538,6 +538,6 @@ int main(void) {
   RUN(test_npy_roundtrip);
   RUN(test_npy_crafted_valid);
   RUN(test_npy_invalid);
-  cleanup();
+  scratch_end();
   return CHECK_DONE();
 }
