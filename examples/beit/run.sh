@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh MIMIC [--tiny | --full] [--out DIR] [--jobs N] [--prepare] — the BEiT pipeline on
+# run.sh MIMIC [--tiny | --full] [--out DIR] [--jobs N] [--prepare] [--resume] — the BEiT pipeline on
 # Fashion-MNIST, every stage a `mimic train` recipe of this folder, each stage's weights
 # feeding the next:
 #   1. tokenizer.yaml        dVAE tokenizer                           -> tokenizer.out
@@ -20,16 +20,18 @@
 # real numbers, hours; --prepare only writes the recipes). Up to --jobs stages run at a
 # time (default: the cores, at most 4), each as soon as the stage whose weights it needs is
 # done, each on cores/jobs threads (at least one); every stage is deterministic and the
-# same bits on any number of threads, so the numbers do not depend on --jobs.
+# same bits on any number of threads, so the numbers do not depend on --jobs. Every stage
+# checkpoints as it goes; --resume keeps the stages an earlier run of OUT finished and
+# continues the others from their checkpoints (the same bits as an uninterrupted run).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-usage() { echo "usage: $0 MIMIC [--tiny | --full] [--out DIR] [--jobs N] [--prepare]" >&2; exit 1; }
+usage() { echo "usage: $0 MIMIC [--tiny | --full] [--out DIR] [--jobs N] [--prepare] [--resume]" >&2; exit 1; }
 [ $# -ge 1 ] || usage
 mimic=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 shift
 cores=$(nproc 2>/dev/null || echo 1)
-scale=small out="" jobs=$((cores < 4 ? cores : 4)) prepare=0
+scale=small out="" jobs=$((cores < 4 ? cores : 4)) prepare=0 resume=0
 while [ $# -gt 0 ]; do
   case $1 in
     --tiny) scale=tiny ;;
@@ -37,6 +39,7 @@ while [ $# -gt 0 ]; do
     --out) out=${2:-}; shift ;;
     --jobs) jobs=${2:-}; shift ;;
     --prepare) prepare=1 ;;
+    --resume) resume=1 ;;
     *) usage ;;
   esac
   shift
@@ -66,12 +69,21 @@ for s in $stages; do
 done
 [ $prepare = 0 ] || { echo "recipes ($scale) in $out"; exit 0; }
 
-# stage NAME: train its recipe, log to OUT/NAME.log, say how long it took
+# stage NAME: train its recipe (from its checkpoint with --resume), log to OUT/NAME.log,
+# mark it done (OUT/NAME.done), say how long it took
 stage() {
   local t0=$SECONDS
-  if "$mimic" train "$out/$1.yaml" --quiet --threads "$threads" >"$out/$1.log" 2>&1; then
-    echo "  $1: $(grep -E '^trained' "$out/$1.log" | sed 's/^trained //') [$((SECONDS - t0)) s]"
-    grep -E '^init: ' "$out/$1.log" | sed 's/^/      /' || true
+  local more=()
+  if [ $resume = 1 ] && [ -f "$out/$1.out/checkpoint.safetensors" ]; then
+    more=(--resume)
+    echo "  $1: resumed from its checkpoint" >>"$out/$1.log"
+  else
+    : >"$out/$1.log"
+  fi
+  if "$mimic" train "$out/$1.yaml" --quiet --threads "$threads" "${more[@]}" >>"$out/$1.log" 2>&1; then
+    touch "$out/$1.done"
+    echo "  $1: $(grep -E '^trained' "$out/$1.log" | tail -1 | sed 's/^trained //') [$((SECONDS - t0)) s]"
+    grep -E '^init: ' "$out/$1.log" | tail -1 | sed 's/^/      /' || true
   else
     echo "  $1: FAILED, see $out/$1.log:" >&2
     tail -5 "$out/$1.log" >&2
@@ -81,7 +93,11 @@ stage() {
 echo "BEiT pipeline ($scale) in $out, up to $jobs at a time"
 start=$SECONDS
 declare -A state=() pidof=()   # stage -> pending | running | done | failed
-for p in $plan; do state[${p%%:*}]=pending; done
+for p in $plan; do
+  s=${p%%:*}
+  if [ $resume = 1 ] && [ -f "$out/$s.done" ]; then state[$s]=done; echo "  $s: done earlier"
+  else state[$s]=pending; rm -f "$out/$s.done"; fi
+done
 running=0 failed=0
 while :; do
   # start what can start, in plan order
