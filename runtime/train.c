@@ -31,21 +31,48 @@ static double now(void) {
 typedef struct Engine {
   const Graph *g;
   JitProgram *jit;   /* NULL: interpreter */
+  int resident;      /* the JIT keeps the weights (JitOptions.resident) */
 } Engine;
 
-static int engine_init(Engine *e, const Graph *g, const TrainConfig *c, double *compile_s, Diag *d) {
+static int engine_init(Engine *e, const Graph *g, const TrainConfig *c, int resident, double *compile_s, Diag *d) {
   e->g = g;
   e->jit = NULL;
+  e->resident = 0;
   if (c->interp) return 0;
-  JitOptions o = {.no_cache = c->no_cache, .no_fuse = c->no_fuse, .no_plan = c->no_plan, .sched = c->pool};
+  JitOptions o = {.no_cache = c->no_cache, .no_fuse = c->no_fuse, .no_plan = c->no_plan, .sched = c->pool,
+                  .resident = resident};
   e->jit = jit_compile(g, &o, d);
   if (!e->jit) return -1;
+  e->resident = resident;
   *compile_s += jit_stats(e->jit)->compile_s;
   return 0;
 }
 
 static int engine_run(Engine *e, const TensorSet *in, const TensorSet *w, TensorSet *out, Diag *d) {
-  return e->jit ? jit_run(e->jit, in, w, out, d) : interp_run(e->g, in, w, out, d);
+  if (!e->jit) return interp_run(e->g, in, w, out, d);
+  return jit_run(e->jit, in, e->resident ? NULL : w, out, d);
+}
+
+/* The training state lives in the step program when it is resident: *w is emptied once
+ * the program holds it (so that it is not kept twice) and filled again from the program
+ * where it is needed (evaluation, checkpoints, the end). Without it, *w is the state. */
+static int engine_keep(Engine *e, TensorSet *w, Diag *d) {
+  if (!e->resident) return 0;
+  if (jit_load_weights(e->jit, w, d)) return -1;
+  tset_free(w);
+  tset_init(w);
+  return 0;
+}
+
+static void engine_state(Engine *e, TensorSet *w) {
+  if (!e->resident || w->n) return;
+  jit_read_weights(e->jit, w);
+}
+
+static void engine_drop(Engine *e, TensorSet *w) {
+  if (!e->resident) return;
+  tset_free(w);
+  tset_init(w);
 }
 
 static Tensor *scalar(DType t, double v) {
@@ -304,7 +331,9 @@ int train_run(const TrainConfig *c, TrainResult *r, Diag *d) {
                (long long)done, (long long)c->steps);
     goto out;
   }
-  if (engine_init(&step, sg, c, &r->compile_s, d) || (eg && engine_init(&ev, eg, c, &r->compile_s, d))) goto out;
+  if (engine_init(&step, sg, c, 1, &r->compile_s, d) || (eg && engine_init(&ev, eg, c, 0, &r->compile_s, d)) ||
+      engine_keep(&step, &w, d))
+    goto out;
   bsrc_init(&b, c->train, c->seg_train, c->batch, c->seed, c->shuffle, c->crop_pad, c->flip);
   bsrc_tensors(&b, &images, &labels);
   /* the data must fit the inputs it is bound to, before anything is written */
@@ -356,6 +385,8 @@ int train_run(const TrainConfig *c, TrainResult *r, Diag *d) {
     int eval_now = ev.g && ((c->eval_every > 0 && n % c->eval_every == 0) || n == c->steps);
     double vl = NAN, va = NAN, extra[EVM_MAX_COLS];
     for (int i = 0; i < EVM_MAX_COLS; i++) extra[i] = NAN;
+    int ckpt_now = c->ckpt_path && ((c->ckpt_every > 0 && n % c->ckpt_every == 0) || n == last);
+    if (eval_now || ckpt_now || n == last) engine_state(&step, &w);
     if (eval_now) {
       if (evaluate(c, &ev, &w, s, &em, &vl, d)) goto out;
       va = evm_acc(&em);
@@ -368,11 +399,12 @@ int train_run(const TrainConfig *c, TrainResult *r, Diag *d) {
     tlog_step(&log, n, per_epoch ? (double)n / (double)per_epoch : 0, c->lr[s], loss, gn, t - tstep, vl, va,
               eval_now ? extra : NULL);
     tstep = t;
-    if (c->ckpt_path && ((c->ckpt_every > 0 && n % c->ckpt_every == 0) || n == last) && save_checkpoint(c, &w, n, d))
-      goto out;
+    if (ckpt_now && save_checkpoint(c, &w, n, d)) goto out;
+    if (n != last) engine_drop(&step, &w);
     r->steps_done = n;
   }
   r->run_s = now() - t0;
+  engine_state(&step, &w);
   if (tlog_finish(&log, &w, c->model, r->steps_done == c->steps, d)) goto out;
   rc = 0;
 out:

@@ -491,7 +491,7 @@ static void test_layout(void) {
   int y = ir_reshape(G, e, SH(2, 16), LOC, &D);    /* output reshape: own slot, a copy */
   out(y);
   CgLayout l;
-  CHECK_INT(cg_layout_ex(G, 1, 0, &l, &D), 0); /* unfused: one kernel per computed node */
+  CHECK_INT(cg_layout_ex(G, CG_PLAN, &l, &D), 0); /* unfused: one kernel per computed node */
   CHECK_INT(l.inl[r], 1);                       /* a reshape is read through, never stored */
   CHECK_INT(l.slot[r].bytes, -1);
   CHECK_INT(l.slot[x].region, CG_IO);

@@ -70,8 +70,8 @@ static Graph *vit(int depth, int64_t batch) {
 /* The activation buffers of a layout, as the planner saw them, and their lower bound. */
 static void report(const char *what, const Graph *g) {
   CgLayout planned, plain;
-  CHECK_INT(cg_layout_ex(g, 1, 1, &planned, &D), 0);
-  CHECK_INT(cg_layout_ex(g, 0, 1, &plain, &D), 0);
+  CHECK_INT(cg_layout_ex(g, CG_PLAN | CG_FUSE, &planned, &D), 0);
+  CHECK_INT(cg_layout_ex(g, CG_FUSE, &plain, &D), 0);
   CHECK_INT(plain.size[CG_ACT], planned.unplanned_act);
   double ratio = (double)planned.size[CG_ACT] / (double)plain.size[CG_ACT];
   double over = (double)planned.size[CG_ACT] / (double)planned.act_lower_bound;

@@ -207,7 +207,7 @@ int cmd_compile(int argc, char **argv) {
               : !(pruned = pass_prune(g, a.outs, a.nout, &d)) || !(low = pass_run(pruned, NULL, 0, &d)))
     goto out;
   rc = EXIT_INTERNAL; /* the model is valid: what fails in layout or codegen is mimic's */
-  if (cg_layout_ex(low, !a.no_plan, !a.no_fuse, &lay, &d)) goto out;
+  if (cg_layout_ex(low, (a.no_plan ? 0u : CG_PLAN) | (a.no_fuse ? 0u : CG_FUSE), &lay, &d)) goto out;
   rc = EXIT_USER;
   int64_t batch = cli_is_mir(a.m.path) ? 0 : a.m.batch > 0 ? a.m.batch : 1;
   AotHeader h = {name, a.m.path, t.triple, t.cpu, batch, a.embed != NULL, a.train};

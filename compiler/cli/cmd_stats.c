@@ -118,7 +118,7 @@ static int measure(const Graph *g, Figures *f, Diag *d) {
     CgLayout l;
     CgKernel *ks;
     int nk;
-    if (cg_layout_ex(g, 1, fuse, &l, d)) goto fail;
+    if (cg_layout_ex(g, CG_PLAN | (fuse ? CG_FUSE : 0u), &l, d)) goto fail;
     if (cg_kernels(g, &l, "", &ks, &nk, d)) {
       cg_layout_free(&l);
       goto fail;

@@ -2,7 +2,8 @@
  *
  * Memory: a program runs in three regions, each a caller-supplied base pointer aligned to
  * CG_ALIGN bytes:
- *   CG_WEIGHTS  every weight node (kernels only read it)
+ *   CG_WEIGHTS  every weight node (kernels only read it, unless the layout keeps the
+ *               training state there: CG_STATE below)
  *   CG_ACT      activations: every computed node that is not a graph output
  *   CG_IO       every input node and every graph output
  * cg_layout gives each node a slot (region, offset); a reshape shares its input's slot
@@ -51,11 +52,22 @@ typedef struct CgLayout {
                                    over (the last reader, same size, same index), or -1 */
 } CgLayout;
 
+/* cg_layout_ex's flags. CG_PLAN: memory-plan the activations (else one after another).
+ * CG_FUSE: fusion (passes/fuse.h; else one kernel per primitive). CG_STATE: the training
+ * state stays in place: an output "new.<w>" (the training step's update of weight <w>,
+ * passes/trainstep.h) is written over <w> in CG_WEIGHTS, when its kernel reads <w> at
+ * its own index only and every other reader of <w> has run before it (cg_state_of tells
+ * which outputs are); the caller keeps the weights between runs. */
+enum { CG_PLAN = 1, CG_FUSE = 2, CG_STATE = 4 };
+
 /* Slots for every stored node: values fused into their readers get none; activations
- * are memory-planned (passes/memplan.h) and the plan checked. cg_layout = both on;
- * cg_layout_ex turns planning (plan = 0: one after another) and fusion off. */
+ * are memory-planned (passes/memplan.h) and the plan checked. cg_layout = CG_PLAN |
+ * CG_FUSE. */
 int cg_layout(const Graph *g, CgLayout *l, Diag *d);
-int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d);
+int cg_layout_ex(const Graph *g, unsigned flags, CgLayout *l, Diag *d);
+/* The weight that output k updates (an output "new.<w>" of the same dtype and shape as
+ * weight <w>), or -1. */
+int cg_state_of(const Graph *g, int k);
 void cg_layout_free(CgLayout *l);
 
 typedef struct CgKernel {

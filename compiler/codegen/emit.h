@@ -36,7 +36,10 @@ typedef struct Em {
                               (a member of a horizontal group) already in registers, or NULL */
   int epi;                 /* the kernel's FUSE_EPI contraction, or -1 */
   const Node *epik;        /* while the contraction is emitted: the kernel's own node */
-  int inplace;             /* the stored value the kernel overwrites (read from out), or -1 */
+  const int *inplace;      /* per output of the body: the stored value it overwrites (read
+                              from that output's bytes), or -1; NULL: none */
+  LLVMValueRef *outs;      /* the body's outputs (a group has several) */
+  int nout;
 } Em;
 
 /* A counted loop [lo, hi) with step 1. Values carried around the loop (accumulators) are

@@ -123,6 +123,8 @@ static LLVMValueRef emit_body(Em *e, const Node *n, const char *name, const int 
   e->fn = body;
   for (int i = 0; i < nout; i++) outs[i] = LLVMGetParam(body, (unsigned)i);
   e->out = outs[0];
+  e->outs = outs;
+  e->nout = nout;
   for (int i = 0; i < e->nleaf; i++) e->leafp[i] = LLVMGetParam(body, (unsigned)(nout + i));
   e->lo = LLVMGetParam(body, (unsigned)np - 2);
   e->hi = LLVMGetParam(body, (unsigned)np - 1);
@@ -151,6 +153,8 @@ static LLVMValueRef emit_body(Em *e, const Node *n, const char *name, const int 
   LLVMBuildRetVoid(e->b);
   free(e->leafp);
   free(outs);
+  e->outs = NULL;
+  e->nout = 0;
   free(rowc);
   e->leafp = NULL;
   e->rowc = NULL;
@@ -161,14 +165,14 @@ static LLVMValueRef emit_body(Em *e, const Node *n, const char *name, const int 
 
 /* The stored values the members of a kernel read, less the members themselves (a group
  * passes those in registers), distinct, in first-use order. */
-static int *kernel_leaves(const Graph *g, const char *inl, const int *mem, int nm, int inplace, int *n) {
+static int *kernel_leaves(const Graph *g, const char *inl, const int *mem, int nm, const int *inplace, int *n) {
   int cap = 16, cnt = 0, *out = malloc(sizeof *out * (size_t)cap);
   if (!out) abort();
   for (int q = 0; q < nm; q++) {
     int nl, *lv = cg_leaves(g, inl, mem[q], &nl);
     for (int j = 0; j < nl; j++) {
       int dup = 0;
-      dup = lv[j] == inplace; /* read from the output pointer */
+      for (int p = 0; p < nm && !dup; p++) dup = lv[j] == inplace[p]; /* read from an output pointer */
       for (int p = 0; p < nm && !dup; p++) dup = nm > 1 && mem[p] == lv[j];
       for (int p = 0; p < cnt && !dup; p++) dup = out[p] == lv[j];
       if (dup) continue;
@@ -184,8 +188,10 @@ static int *kernel_leaves(const Graph *g, const char *inl, const int *mem, int n
 /* The body of the kernel whose members are mem[0..nm) (a shared one when nm is 1), its
  * leaves in *leaf. */
 static LLVMValueRef kernel_body(Em *e, const CgLayout *l, const char *kname, int wide_member, const int *mem, int nm,
-                                int inplace, int **leaf, int *nleaf, Bodies *bodies) {
-  int last = mem[nm - 1];
+                                int **leaf, int *nleaf, Bodies *bodies) {
+  int last = mem[nm - 1], *inplace = malloc(sizeof *inplace * (size_t)nm);
+  if (!inplace) abort();
+  for (int q = 0; q < nm; q++) inplace[q] = l->inplace[mem[q]];
   e->inplace = inplace;
   *leaf = kernel_leaves(e->g, l->inl, mem, nm, inplace, nleaf);
   e->leaf = *leaf;
@@ -198,7 +204,7 @@ static LLVMValueRef kernel_body(Em *e, const CgLayout *l, const char *kname, int
     fn = emit_body(e, &e->g->nodes[last], name, mem, nm);
     add_attr(e, fn, LLVMAttributeFunctionIndex, "alwaysinline", 0);
   } else {
-    char *key = body_key(e->g, l->inl, *leaf, *nleaf, inplace, last);
+    char *key = body_key(e->g, l->inl, *leaf, *nleaf, inplace[0], last);
     Body *bd = body_find(bodies, key);
     if (!bd->key) {
       bd->key = key;
@@ -211,7 +217,8 @@ static LLVMValueRef kernel_body(Em *e, const CgLayout *l, const char *kname, int
   }
   e->leaf = NULL;
   e->nleaf = 0;
-  e->inplace = -1;
+  e->inplace = NULL;
+  free(inplace);
   return fn;
 }
 
@@ -255,8 +262,8 @@ static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bod
   int nb = apart ? nm : 1, *leaf[FUSE_WIDE_MAX], nleaf[FUSE_WIDE_MAX];
   LLVMValueRef fn[FUSE_WIDE_MAX];
   for (int q = 0; q < nb; q++)
-    fn[q] = apart ? kernel_body(e, l, k->name, 1, &mem[q], 1, l->inplace[mem[q]], &leaf[q], &nleaf[q], bodies)
-                  : kernel_body(e, l, k->name, 0, mem, nm, l->inplace[k->node], &leaf[q], &nleaf[q], bodies);
+    fn[q] = apart ? kernel_body(e, l, k->name, 1, &mem[q], 1, &leaf[q], &nleaf[q], bodies)
+                  : kernel_body(e, l, k->name, 0, mem, nm, &leaf[q], &nleaf[q], bodies);
   LLVMTypeRef kt[3] = {e->ptr, e->i64, e->i64};
   LLVMValueRef kf = LLVMAddFunction(e->mod, k->name, LLVMFunctionType(e->vd, kt, 3, 0));
   add_attr(e, kf, LLVMAttributeFunctionIndex, "nounwind", 0);
@@ -337,7 +344,7 @@ int cg_emit(const Graph *g, const CgLayout *l, const char *prefix, CgModule *out
   e.ptr = LLVMPointerTypeInContext(e.ctx, 0);
   e.vd = LLVMVoidTypeInContext(e.ctx);
   e.epi = -1;
-  e.inplace = -1;
+  e.inplace = NULL;
   e.regval = calloc((size_t)(g->n ? g->n : 1), sizeof *e.regval);
   if (!e.regval) abort();
   Bodies bodies = {.cap = 16};

@@ -215,8 +215,9 @@ static Ix reshaped(Em *e, Ix *x, const Shape *to) {
 
 LLVMValueRef em_value(Em *e, int id, Ix *x) {
   if (e->regval[id]) return e->regval[id];
-  if (id == e->inplace) /* its bytes are the output's: read before the element is written */
-    return em_load(e, e->g->nodes[id].dtype, e->out, ix_lin(e, x));
+  for (int q = 0; e->inplace && q < e->nout; q++)
+    if (id == e->inplace[q]) /* its bytes are the output's: read before the element is written */
+      return em_load(e, e->g->nodes[id].dtype, e->outs[q], ix_lin(e, x));
   for (int k = 0; k < e->nleaf; k++)
     if (e->leaf[k] == id) return em_load(e, e->g->nodes[id].dtype, e->leafp[k], ix_lin(e, x));
   const Node *n = &e->g->nodes[id];

@@ -5,7 +5,7 @@
  * interface and live throughout). Activations are memory-planned (passes/memplan.h): each
  * lives from its kernel to the last kernel that reads it (through reshape aliases), and
  * buffers that are never alive together share bytes. The plan is checked every time.
- * Without planning (cg_layout_ex(..., 0, ...), `--no-plan`) activations are laid out one
+ * Without planning (cg_layout_ex without CG_PLAN, `--no-plan`) activations are laid out one
  * after another too: the baseline the plan is measured against.
  *
  * Values that fusion inlines (passes/fuse.h) have no slot and no kernel: their readers
@@ -207,6 +207,82 @@ static int plan_act(const Graph *g, CgLayout *l, int fuse, Diag *d) {
   return rc;
 }
 
+int cg_state_of(const Graph *g, int k) {
+  const char *name = g->outs[k].name;
+  if (strncmp(name, "new.", 4)) return -1;
+  const Node *o = &g->nodes[g->outs[k].id];
+  for (int i = 0; i < g->n; i++) {
+    const Node *w = &g->nodes[i];
+    if (w->op == OP_WEIGHT && !strcmp(w->name, name + 4))
+      return w->dtype == o->dtype && shape_eq(&w->shape, &o->shape) ? i : -1;
+  }
+  return -1;
+}
+
+/* CG_STATE: an output new.<w> takes <w>'s slot when its kernel is element by element,
+ * reads <w> at its own index only, and every other kernel that reads <w> runs before it
+ * (so no other member of its horizontal group reads <w>: a group computes its members
+ * element by element, or each over its own range at the same time). Its kernel then
+ * reads <w> from the bytes it writes, as any in-place kernel (l->inplace). The I/O
+ * region is laid out again without the outputs that moved. */
+static void state_in_place(const Graph *g, CgLayout *l) {
+  size_t n = (size_t)(g->n ? g->n : 1);
+  int64_t *pos = malloc(sizeof *pos * n), step = 0;
+  int cap = 64, nr = 0, (*rd)[2] = malloc(sizeof *rd * (size_t)cap); /* (value read, reader) */
+  if (!pos || !rd) abort();
+  for (int i = 0; i < g->n; i++) pos[i] = -1;
+  for (int i = 0; i < g->n; i++) {
+    if (!cg_is_kernel(g, l, i)) continue;
+    int nm, *mem = cg_members(g, l, i, &nm);
+    for (int q = 0; q < nm; q++) {
+      pos[mem[q]] = step;
+      int nl, *lv = cg_leaves(g, l->inl, mem[q], &nl);
+      for (int k = 0; k < nl; k++) {
+        if (g->nodes[lv[k]].op != OP_WEIGHT) continue;
+        if (nr == cap && !(rd = realloc(rd, sizeof *rd * (size_t)(cap *= 2)))) abort();
+        rd[nr][0] = lv[k];
+        rd[nr++][1] = mem[q];
+      }
+      free(lv);
+    }
+    free(mem);
+    step++;
+  }
+  int moved = 0;
+  for (int k = 0; k < g->nout; k++) {
+    int i = g->outs[k].id, w = cg_state_of(g, k);
+    if (w < 0 || pos[i] < 0 || l->slot[i].region != CG_IO || !elementwise_kernel(g, l, i)) continue;
+    int ok = 0;
+    for (int r = 0; r < nr; r++) {
+      if (rd[r][0] != w) continue;
+      if (rd[r][1] == i) ok = 1; /* it reads <w> itself */
+      else if (pos[rd[r][1]] >= pos[i]) {
+        ok = 0;
+        break;
+      }
+    }
+    char *bad = calloc((size_t)(i ? i : 1), 1);
+    if (!bad) abort();
+    same_index(g, l->inl, i, 1, 1, bad);
+    if (ok && !bad[w]) {
+      l->slot[i] = l->slot[w];
+      l->inplace[i] = w;
+      moved = 1;
+    }
+    free(bad);
+  }
+  if (moved) { /* the I/O region without them */
+    l->size[CG_IO] = 0;
+    for (int i = 0; i < g->n; i++)
+      if (l->slot[i].bytes >= 0 && l->slot[i].region == CG_IO && !l->inl[i]) {
+        l->slot[i].offset = l->size[CG_IO];
+        l->size[CG_IO] += round_up(l->slot[i].bytes);
+      }
+  }
+  free(rd);
+  free(pos);
+}
+
 /* Every kernel reads only values computed before it runs (a group runs where its last
  * member stands) or, in a group whose members read each other (rule 8, 8b), by an earlier
  * member: the groups' order checked, as the plan is. 0, or -1 after an internal error. */
@@ -240,10 +316,11 @@ static int order_check(const Graph *g, const CgLayout *l, Diag *d) {
 }
 
 int cg_layout(const Graph *g, CgLayout *l, Diag *d) {
-  return cg_layout_ex(g, 1, 1, l, d);
+  return cg_layout_ex(g, CG_PLAN | CG_FUSE, l, d);
 }
 
-int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d) {
+int cg_layout_ex(const Graph *g, unsigned flags, CgLayout *l, Diag *d) {
+  int plan = !!(flags & CG_PLAN), fuse = !!(flags & CG_FUSE);
   memset(l, 0, sizeof *l);
   for (int k = 0; k < g->nout; k++)
     if (g->outs[k].id < 0 || g->outs[k].id >= g->n) {
@@ -285,7 +362,12 @@ int cg_layout_ex(const Graph *g, int plan, int fuse, CgLayout *l, Diag *d) {
   }
   free(live);
   l->unplanned_act = l->size[CG_ACT];
-  if (order_check(g, l, d) || (plan && plan_act(g, l, fuse, d))) {
+  if (order_check(g, l, d)) {
+    cg_layout_free(l);
+    return -1;
+  }
+  if (flags & CG_STATE) state_in_place(g, l);
+  if (plan && plan_act(g, l, fuse, d)) {
     cg_layout_free(l);
     return -1;
   }

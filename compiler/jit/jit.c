@@ -24,7 +24,9 @@ struct JitProgram {
   CgKernel *ks;
   KernelFn *fn;          /* one per kernel */
   int nk;
-  char *region[CG_NREGIONS]; /* allocated on first run, reused */
+  char *region[CG_NREGIONS]; /* allocated on first use, reused */
+  int resident;          /* JitOptions.resident */
+  int *state;            /* resident: per output, the weight it updates, or -1 */
   int chunks;            /* JitOptions.chunks */
   SchedPool *sched;          /* JitOptions.sched */
   double *ktime;         /* with JitOptions.profile: seconds per kernel, summed over runs */
@@ -90,7 +92,17 @@ JitProgram *jit_compile(const Graph *g, const JitOptions *o, Diag *d) {
   size_t n = 0;
   char *text = NULL;
   char dir[4096];
-  if (cg_layout_ex(g, !(o && o->no_plan), !(o && o->no_fuse), &p->layout, d) || cg_kernels(g, &p->layout, "mimic_", &p->ks, &p->nk, d)) goto fail;
+  p->resident = o && o->resident;
+  unsigned flags = (o && o->no_plan ? 0u : CG_PLAN) | (o && o->no_fuse ? 0u : CG_FUSE) | (p->resident ? CG_STATE : 0u);
+  if (cg_layout_ex(g, flags, &p->layout, d) || cg_kernels(g, &p->layout, "mimic_", &p->ks, &p->nk, d)) goto fail;
+  p->state = malloc(sizeof *p->state * (size_t)(g->nout ? g->nout : 1));
+  if (!p->state) abort();
+  for (int k = 0; k < g->nout; k++) {
+    p->state[k] = p->resident ? cg_state_of(g, k) : -1;
+    if (p->state[k] < 0) continue;
+    if (p->layout.slot[g->outs[k].id].region == CG_WEIGHTS) p->st.state_inplace++;
+    else p->st.state_copied++;
+  }
   p->fn = calloc((size_t)(p->nk ? p->nk : 1), sizeof *p->fn);
   if (o && o->profile) p->ktime = calloc((size_t)(p->nk ? p->nk : 1), sizeof *p->ktime);
   if (cg_target_init(&t, NULL, NULL, d)) goto fail;
@@ -99,7 +111,8 @@ JitProgram *jit_compile(const Graph *g, const JitOptions *o, Diag *d) {
   if (use_cache) {
     text = ir_print_str(g);
     char variant[32];
-    snprintf(variant, sizeof variant, "%s,%s", o && o->no_plan ? "noplan" : "plan", o && o->no_fuse ? "nofuse" : "fuse");
+    snprintf(variant, sizeof variant, "%s,%s%s", o && o->no_plan ? "noplan" : "plan", o && o->no_fuse ? "nofuse" : "fuse",
+             p->resident ? ",state" : "");
     cache_key(&key, text, &t, variant);
     p->st.cache_hit = cache_load(dir, &key, &obj, &n) == 1;
   }
@@ -139,6 +152,7 @@ void jit_free(JitProgram *p) {
     if (e) LLVMConsumeError(e);
   }
   for (int r = 0; r < CG_NREGIONS; r++) free(p->region[r]);
+  free(p->state);
   cg_layout_free(&p->layout);
   free(p->ks);
   free(p->fn);
@@ -167,8 +181,7 @@ static int bind(JitProgram *p, const Node *n, int id, const TensorSet *set, cons
   return 0;
 }
 
-int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, TensorSet *outputs, Diag *d) {
-  const Graph *g = p->g;
+static int alloc_regions(JitProgram *p, Diag *d) {
   for (int r = 0; r < CG_NREGIONS; r++) {
     if (p->region[r]) continue;
     size_t bytes = (size_t)(p->layout.size[r] > 0 ? p->layout.size[r] : CG_ALIGN);
@@ -179,10 +192,37 @@ int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, Te
     }
     memset(p->region[r], 0, bytes);
   }
+  return 0;
+}
+
+int jit_load_weights(JitProgram *p, const TensorSet *weights, Diag *d) {
+  if (alloc_regions(p, d)) return -1;
+  for (int i = 0; i < p->g->n; i++)
+    if (p->g->nodes[i].op == OP_WEIGHT && bind(p, &p->g->nodes[i], i, weights, "weight", d)) return -1;
+  return 0;
+}
+
+void jit_read_weights(JitProgram *p, TensorSet *out) {
+  Diag quiet;
+  diag_init(&quiet);
+  quiet.quiet = 1;
+  if (alloc_regions(p, &quiet)) abort();
+  for (int i = 0; i < p->g->n; i++) {
+    const Node *n = &p->g->nodes[i];
+    if (n->op != OP_WEIGHT) continue;
+    Tensor *t = tensor_new(n->dtype, n->shape);
+    memcpy(t->data, p->region[CG_WEIGHTS] + p->layout.slot[i].offset, tensor_nbytes(t));
+    tset_put(out, n->name, t);
+  }
+}
+
+int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, TensorSet *outputs, Diag *d) {
+  const Graph *g = p->g;
+  if (alloc_regions(p, d)) return -1;
   for (int i = 0; i < g->n; i++) {
     const Node *n = &g->nodes[i];
     if (n->op == OP_INPUT && bind(p, n, i, inputs, "input", d)) return -1;
-    if (n->op == OP_WEIGHT && bind(p, n, i, weights, "weight", d)) return -1;
+    if (weights && n->op == OP_WEIGHT && bind(p, n, i, weights, "weight", d)) return -1;
   }
   char *const *base = p->region;
   for (int i = 0; i < p->nk; i++) {
@@ -203,6 +243,11 @@ int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, Te
   for (int k = 0; k < g->nout; k++) {
     const Node *n = &g->nodes[g->outs[k].id];
     const CgSlot *s = &p->layout.slot[g->outs[k].id];
+    if (p->state[k] >= 0) { /* the next run's weight: already in place, or copied there */
+      const CgSlot *w = &p->layout.slot[p->state[k]];
+      if (s->region != CG_WEIGHTS) memcpy(p->region[CG_WEIGHTS] + w->offset, p->region[s->region] + s->offset, (size_t)w->bytes);
+      continue;
+    }
     Tensor *t = tensor_new(n->dtype, n->shape);
     memcpy(t->data, p->region[s->region] + s->offset, tensor_nbytes(t));
     tset_put(outputs, g->outs[k].name, t);
