@@ -72,7 +72,8 @@ expect "the MIM accuracies" '^pre-training MIM accuracy on masked patches: block
 # masks and tokens are functions of (seed, step): pre-training stopped and resumed logs the
 # losses of an uninterrupted run
 for v in a b; do
-  sed -e "s/^out: pretrain.out/out: resume_$v.out/" -e 's/^steps: .*/steps: 4/' "$run/pretrain.yaml" >"$run/resume_$v.yaml"
+  sed -e "s/^out: pretrain.out/out: resume_$v.out/" -e 's/^steps: .*/steps: 4/' -e '/^checkpoint:/,/^out:/{/^out:/!d}' \
+    "$run/pretrain.yaml" >"$run/resume_$v.yaml"
   echo "checkpoint: {dir: resume_$v.out/ckpt}" >>"$run/resume_$v.yaml"
 done
 "$mimic" train "$run/resume_a.yaml" --quiet >"$tmp/ra" 2>&1 || { echo "FAIL: pre-training 4 steps:"; cat "$tmp/ra"; fail=1; }
@@ -82,10 +83,19 @@ cut -d, -f1,3,4,5,7,9 "$run/resume_a.out/log.csv" >"$tmp/ra.csv"
 cut -d, -f1,3,4,5,7,9 "$run/resume_b.out/log.csv" >"$tmp/rb.csv"
 cmp -s "$tmp/ra.csv" "$tmp/rb.csv" || { echo "FAIL: the resumed pre-training differs:"; diff "$tmp/ra.csv" "$tmp/rb.csv"; fail=1; }
 
+# run.sh --resume keeps the finished stages and runs the others again, the same bits
+cp "$run/scratch_cls.out/weights.safetensors" "$tmp/scratch_cls.weights"
+rm "$run/scratch_cls.done" "$run/scratch_cls.out/checkpoint.safetensors"
+"$root/examples/beit/run.sh" "$mimic" --tiny --out "$run" --resume >"$tmp/again" 2>&1 ||
+  { echo "FAIL: run.sh --resume:"; cat "$tmp/again"; fail=1; }
+[ "$(grep -c ': done earlier$' "$tmp/again")" = 10 ] || { echo "FAIL: --resume did not keep the 10 finished stages:"; cat "$tmp/again"; fail=1; }
+expect "--resume ran the unfinished stage" '^  scratch_cls: steps 1\.\.2: ' "$tmp/again"
+cmp -s "$run/scratch_cls.out/weights.safetensors" "$tmp/scratch_cls.weights" || { echo "FAIL: scratch_cls trained again differs"; fail=1; }
+
 # --full rewrites the marked values (and only prepares with --prepare)
 "$root/examples/beit/run.sh" "$mimic" --full --prepare --out "$tmp/full" >/dev/null || { echo "FAIL: run.sh --full --prepare"; fail=1; }
-expect "--full: a longer pre-training" '^steps: 10000$' "$tmp/full/pretrain.yaml"
-expect "--full: a larger tokenizer, in pre-training too" '^    n_hid: 32$' "$tmp/full/pretrain.yaml"
+expect "--full: a longer pre-training" '^steps: 4000$' "$tmp/full/pretrain.yaml"
+expect "--full: a larger tokenizer, in pre-training too" '^    n_hid: 16$' "$tmp/full/pretrain.yaml"
 expect "--full: all training images" '^  count: 60000$' "$tmp/full/finetune_seg.yaml"
 expect "--full: model paths made absolute" "^model: $root/graphs/vit.yaml\$" "$tmp/full/scratch_cls.yaml"
 [ -e "$tmp/full/pretrain.out" ] && { echo "FAIL: --prepare trained"; fail=1; }
