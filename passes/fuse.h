@@ -165,6 +165,8 @@ enum {
   FUSE_GROUP_ROWS = 3    /* rule 8b: each member's body over the same rows, tile by tile */
 };
 #define FUSE_WIDE_MAX 16 /* members of a rule 8c or 8b group */
+#define FUSE_HOLD_BYTES (1 << 20)      /* rules 8, 8c: see fuse_group.c's Hold */
+#define FUSE_HOLD_WRITTEN (128 << 20)
 int *fuse_groups(const Graph *g, const char *inl, char **kind);
 
 #endif

@@ -38,7 +38,7 @@ Graph *train_step(const Graph *model, const TrainSpec *s, Diag *d) {
   int nw = 0;
   for (int i = 0; i < g->n; i++)
     if (g->nodes[i].op == OP_WEIGHT && !train_is_frozen(s, g->nodes[i].name)) w[nw++] = i;
-  int rc = -1;
+  int rc = -1, fwd = g->n;
   if (!nw) diag_error(d, SRCLOC_NONE, "nothing to train: every weight the loss '%s' needs is frozen", s->loss);
   else if (!ad_backward(g, loss, -1, w, nw, gr, d)) rc = optim_build(g, &s->opt, w, gr, nw, d);
   free(w);
@@ -47,5 +47,8 @@ Graph *train_step(const Graph *model, const TrainSpec *s, Diag *d) {
     ir_graph_free(g);
     return NULL;
   }
-  return g;
+  if (s->no_remat) return g;
+  Graph *r = pass_remat(g, fwd, d);
+  ir_graph_free(g);
+  return r;
 }

@@ -24,6 +24,8 @@ typedef struct TrainSpec {
   const char *frozen[TRAIN_MAX_NAMES];     /* weight-name prefixes that get no gradient and no update */
   int nfrozen;
   OptSpec opt;
+  int no_remat;                            /* keep every forward value the backward pass reads
+                                              (else pass_remat recomputes the cheap ones) */
 } TrainSpec;
 
 /* Whether `name` is frozen by s (a prefix match that ends at a '.' or the name's end). */

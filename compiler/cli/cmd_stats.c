@@ -40,13 +40,15 @@
 #include "trainstep.h"
 
 static const char *help =
-    "usage: mimic stats FILE [--train] [--json] [-D name=value]... [--batch N]\n"
+    "usage: mimic stats FILE [--train] [--json] [--peak N] [-D name=value]... [--batch N]\n"
     "What fusion and memory planning do to the model, unfused and fused: primitive nodes,\n"
     "kernels, kernels per transformer block (by building the model again with one more\n"
     "`depth`), GFLOP, MB moved through memory (each kernel's output written and inputs\n"
     "read once), planned activation arena and unplanned activation MB. The graph is the\n"
     "inference model (its outputs but `loss`), or with --train the whole training step\n"
-    "(forward, loss, backward, AdamW). --json prints one JSON object instead of a table.\n";
+    "(forward, loss, backward, AdamW). --json prints one JSON object instead of a table.\n"
+    "--peak N also lists the N largest activations alive at the fused arena's peak (the\n"
+    "kernel step where the most bytes are alive): what the memory holds there, and why.\n";
 
 /* Figures of one graph; [0] with fusion off, [1] with it on. */
 typedef struct Figures {
@@ -153,6 +155,49 @@ fail:
   return -1;
 }
 
+static int cmp_desc(const void *a, const void *b) {
+  int64_t x = ((const int64_t *)a)[0], y = ((const int64_t *)b)[0];
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The `top` largest activations alive at the step where the fused plan holds the most. */
+static int peak_report(const Graph *g, int top, Diag *d) {
+  CgLayout l;
+  if (cg_layout(g, &l, d)) return -1;
+  int64_t steps = 0;
+  for (int i = 0; i < g->n; i++)
+    if (l.live[3 * i] > 0 && l.live[3 * i + 2] + 1 > steps) steps = l.live[3 * i + 2] + 1;
+  int64_t *alive = calloc(steps > 0 ? (size_t)steps : 1, sizeof *alive), peak = 0;
+  int64_t (*v)[2] = malloc(sizeof *v * (size_t)(g->n ? g->n : 1));
+  if (!alive || !v) abort();
+  for (int i = 0; i < g->n; i++)
+    for (int64_t t = l.live[3 * i + 1]; l.live[3 * i] > 0 && t <= l.live[3 * i + 2]; t++) alive[t] += l.live[3 * i];
+  for (int64_t t = 1; t < steps; t++)
+    if (alive[t] > alive[peak]) peak = t;
+  int n = 0;
+  for (int i = 0; i < g->n; i++)
+    if (l.live[3 * i] > 0 && l.live[3 * i + 1] <= peak && peak <= l.live[3 * i + 2]) {
+      v[n][0] = l.live[3 * i];
+      v[n++][1] = i;
+    }
+  qsort(v, (size_t)n, sizeof *v, cmp_desc);
+  printf("arena peak: %.2f MB alive at kernel step %lld of %lld, in %d buffers; the largest:\n",
+         (double)(steps ? alive[peak] : 0) / 1e6, (long long)peak, (long long)steps, n);
+  for (int k = 0; k < n && k < top; k++) {
+    int i = (int)v[k][1];
+    const Node *nd = &g->nodes[i];
+    char sh[128];
+    shape_str(&nd->shape, sh, sizeof sh);
+    printf("  %8.2f MB  %%%-6d %-12s %s%s  steps %lld..%lld  %s:%d\n", (double)v[k][0] / 1e6, i, op_info(nd->op)->name,
+           dtype_name(nd->dtype), sh, (long long)l.live[3 * i + 1], (long long)l.live[3 * i + 2],
+           nd->loc.file ? nd->loc.file : "?", nd->loc.line);
+  }
+  free(alive);
+  free(v);
+  cg_layout_free(&l);
+  return 0;
+}
+
 static int has_output(const Graph *g, const char *name) {
   for (int k = 0; k < g->nout; k++)
     if (!strcmp(g->outs[k].name, name)) return 1;
@@ -237,7 +282,7 @@ int cmd_stats(int argc, char **argv) {
   Diag d;
   diag_init(&d);
   CliModel m = {0};
-  int train = 0, json = 0;
+  int train = 0, json = 0, peak = 0;
   for (int i = 1; i < argc; i++) {
     int r = cli_model_arg(&m, argc, argv, &i, &d);
     if (r < 0) return EXIT_USER;
@@ -248,7 +293,12 @@ int cmd_stats(int argc, char **argv) {
     }
     if (!strcmp(argv[i], "--train")) train = 1;
     else if (!strcmp(argv[i], "--json")) json = 1;
-    else if (argv[i][0] == '-' || m.path) diag_error(&d, SRCLOC_NONE, "stats: unexpected argument '%s'", argv[i]);
+    else if (!strcmp(argv[i], "--peak") && i + 1 < argc) {
+      char *end;
+      long v = strtol(argv[++i], &end, 10);
+      if (*end || v < 1 || v > 100000) diag_error(&d, SRCLOC_NONE, "stats: --peak wants a count from 1, not '%s'", argv[i]);
+      peak = (int)v;
+    } else if (argv[i][0] == '-' || m.path) diag_error(&d, SRCLOC_NONE, "stats: unexpected argument '%s'", argv[i]);
     else m.path = argv[i];
     if (d.nerr) return EXIT_USER;
   }
@@ -308,6 +358,7 @@ int cmd_stats(int argc, char **argv) {
     row("arena MB", "%14.2f", (double)f.arena[0] / 1e6, (double)f.arena[1] / 1e6);
     row("unplanned MB", "%14.2f", (double)f.unplanned[0] / 1e6, (double)f.unplanned[1] / 1e6);
   }
+  if (peak && peak_report(low, peak, &d)) goto out;
   rc = EXIT_OK;
 out:
   ir_graph_free(low);

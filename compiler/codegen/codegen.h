@@ -50,6 +50,9 @@ typedef struct CgLayout {
   char *gkind;                  /* per node: its group's FUSE_GROUP_ kind, 0 when none */
   int *inplace;                 /* per node: the stored value whose bytes its kernel writes
                                    over (the last reader, same size, same index), or -1 */
+  int64_t *live;                /* with planning, per node 3 figures: the activation bytes it
+                                   owns (0 when it lives in another's, or is no activation),
+                                   and the first and last kernel steps they are alive */
 } CgLayout;
 
 /* cg_layout_ex's flags. CG_PLAN: memory-plan the activations (else one after another).

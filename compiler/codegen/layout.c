@@ -197,8 +197,16 @@ static int plan_act(const Graph *g, CgLayout *l, int fuse, Diag *d) {
   int64_t arena = memplan_place(b, nb, CG_ALIGN);
   int rc = memplan_check(b, nb, arena, d);
   l->act_lower_bound = memplan_lower_bound(b, nb);
+  l->live = calloc((size_t)(g->n ? g->n : 1) * 3, sizeof *l->live);
+  if (!l->live) abort();
   for (int i = 0; i < g->n && !rc; i++)
-    if (buf[i] >= 0) l->slot[i].offset = b[root[buf[i]]].offset;
+    if (buf[i] >= 0) {
+      const MemBuf *r = &b[root[buf[i]]];
+      l->slot[i].offset = r->offset;
+      l->live[3 * i] = root[buf[i]] == buf[i] ? r->bytes : 0;
+      l->live[3 * i + 1] = r->start;
+      l->live[3 * i + 2] = r->end;
+    }
   free(root);
   l->size[CG_ACT] = arena;
   free(pos);
@@ -380,6 +388,7 @@ void cg_layout_free(CgLayout *l) {
   free(l->group);
   free(l->gkind);
   free(l->inplace);
+  free(l->live);
   memset(l, 0, sizeof *l);
 }
 
