@@ -78,7 +78,10 @@
  *      whose own kernel is a single step (the outermost axis reduced: a gradient norm's
  *      sums of squares, a bias's or a layer norm's gradient summed over the rows) — one
  *      member per step of the range. The optimizer's update of every parameter becomes a
- *      few kernels.
+ *      few kernels. A candidate is refused when a member would keep more than
+ *      FUSE_HOLD_BYTES of inputs that die with it waiting while the kernels between them
+ *      store more than FUSE_HOLD_WRITTEN (the bias gradients of every block would
+ *      otherwise keep their inputs alive to the last; rule 8c likewise).
  *   8b. Row groups (formed after rule 8's reductions, before its elementwise kernels,
  *      which take what they leave): kernels that compute the same R rows row by row (an
  *      elementwise kernel over its output's rows, a last-axis reduction over its

@@ -11,8 +11,8 @@
  * On the default ViT at batch 64 it meets the lower bound (the most bytes alive at any
  * one step) exactly, for inference and for the training step (tests/test_memplan.c
  * measures it on every run). Without fusion that is 41.8 MB of 2,892 MB unplanned
- * (inference) and 1,366 MB of 6,860 MB (training); with fusion 14.7 of 382 MB and 716
- * of 1,541 MB (`mimic stats`).
+ * (inference) and 1,326 MB of 7,833 MB (training); with fusion 17.2 of 382 MB and 437
+ * of 1,712 MB (`mimic stats`; the training step with passes/remat.c).
  *
  * In-place reuse is decided before placement, by the code generator's layout
  * (compiler/codegen/layout.c): an elementwise kernel that is the last reader of a buffer

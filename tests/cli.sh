@@ -94,6 +94,14 @@ read -r pb pa <<<"$(jfield kernels_per_block "$tmp/stats.json")"
 read -r mb ma <<<"$(jfield bytes_moved "$tmp/stats.json")"
 [ "${ka:-0}" -gt 0 ] && [ "$ka" -lt "$kb" ] && [ "$pa" -lt "$pb" ] && [ "$ma" -lt "$mb" ] ||
   { echo "FAIL: fusion should cut kernels ($kb -> $ka), per block ($pb -> $pa), bytes ($mb -> $ma)"; fail=1; }
+# --peak N: what is alive at the arena's peak, the N largest, largest first
+"$mimic" stats "$vit" -D depth=2 --train --batch 4 --peak 3 >"$tmp/peak" || { echo "FAIL: stats --peak exited $?"; fail=1; }
+expect "stats --peak's total" '^arena peak: [0-9.]+ MB alive at kernel step [0-9]+ of [0-9]+, in [0-9]+ buffers; the largest:$' "$tmp/peak"
+[ "$(grep -cE '^ +[0-9.]+ MB  %[0-9]+ +[a-z_]+ +[a-z0-9]+\[[0-9,]*\]  steps [0-9]+\.\.[0-9]+  .*:[0-9]+$' "$tmp/peak")" = 3 ] ||
+  { echo "FAIL: stats --peak 3 lists 3 values:"; cat "$tmp/peak"; fail=1; }
+grep -E '^ +[0-9.]+ MB' "$tmp/peak" | awk '{print $1}' | sort -g -r -c 2>/dev/null || { echo "FAIL: stats --peak is not largest first"; fail=1; }
+"$mimic" stats "$vit" --peak 0 >/dev/null 2>"$tmp/peak0" && { echo "FAIL: stats --peak 0 accepted"; fail=1; }
+expect "stats --peak 0 is refused" "stats: --peak wants a count from 1, not '0'" "$tmp/peak0"
 # kernels per block is exact: one more block adds that many kernels
 "$mimic" stats "$vit" -D depth=3 --json >"$tmp/stats3.json" || fail=1
 read -r kb3 ka3 <<<"$(jfield kernels "$tmp/stats3.json")"
