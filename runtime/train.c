@@ -40,7 +40,7 @@ static int engine_init(Engine *e, const Graph *g, const TrainConfig *c, int resi
   e->resident = 0;
   if (c->interp) return 0;
   JitOptions o = {.no_cache = c->no_cache, .no_fuse = c->no_fuse, .no_plan = c->no_plan, .sched = c->pool,
-                  .resident = resident};
+                  .resident = resident, .profile = resident && c->profile};
   e->jit = jit_compile(g, &o, d);
   if (!e->jit) return -1;
   e->resident = resident;
@@ -405,6 +405,7 @@ int train_run(const TrainConfig *c, TrainResult *r, Diag *d) {
   }
   r->run_s = now() - t0;
   engine_state(&step, &w);
+  if (c->profile && step.jit) jit_profile(step.jit, 15, stdout);
   if (tlog_finish(&log, &w, c->model, r->steps_done == c->steps, d)) goto out;
   rc = 0;
 out:

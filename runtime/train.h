@@ -68,6 +68,7 @@ typedef struct TrainConfig {
   int interp;                   /* run the step with the interpreter instead of the JIT */
   int no_cache;
   int no_fuse, no_plan;         /* compile without fusion / memory planning (comparisons) */
+  int profile;                  /* time the step's kernels; print the slowest at the end */
   SchedPool *pool;              /* the threads every kernel is split across; NULL: this one */
   int quiet;                    /* no progress output */
   int64_t stop_after;           /* > 0: stop after this many steps of this run, as if interrupted */

@@ -16,7 +16,7 @@
 
 static const char *help =
     "usage: mimic train RECIPE.yaml [--resume] [--engine=jit|interp] [--no-cache] [--quiet]\n"
-    "                   [--stop-after N] [--no-fuse] [--no-plan] [--threads N]\n"
+    "                   [--stop-after N] [--no-fuse] [--no-plan] [--profile] [--threads N]\n"
     "Train the model the recipe names (docs/training.md). Shows a progress line with the\n"
     "loss, rate and ETA; writes OUT/log.csv (one row per step), OUT/loss.svg (the curve)\n"
     "and OUT/weights.safetensors, and checkpoints when the recipe asks for them.\n"
@@ -24,6 +24,8 @@ static const char *help =
     "                  those an uninterrupted run would have logged\n"
     "  --stop-after N  stop after N steps of this run (a checkpoint is written)\n"
     "  --no-fuse, --no-plan  compile the step without fusion / memory planning (to compare)\n"
+    "  --profile       time every kernel of the step (one thread at a time) and print the\n"
+    "                  slowest, and the time by op, at the end\n"
     "  --threads N     split every kernel across N threads (default: the cores available);\n"
     "                  the run is the same bits for any N\n";
 
@@ -104,7 +106,7 @@ int cmd_train(int argc, char **argv) {
   Diag d;
   diag_init(&d);
   const char *path = NULL, *engine = "jit", *v;
-  int resume = 0, no_cache = 0, quiet = 0, no_fuse = 0, no_plan = 0;
+  int resume = 0, no_cache = 0, quiet = 0, no_fuse = 0, no_plan = 0, profile = 0;
   int64_t stop_after = 0, threads = sched_cores();
   SchedPool *pool = NULL;
   for (int i = 1; i < argc; i++) {
@@ -116,6 +118,7 @@ int cmd_train(int argc, char **argv) {
     else if (!strcmp(argv[i], "--no-cache")) no_cache = 1;
     else if (!strcmp(argv[i], "--no-fuse")) no_fuse = 1;
     else if (!strcmp(argv[i], "--no-plan")) no_plan = 1;
+    else if (!strcmp(argv[i], "--profile")) profile = 1;
     else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) quiet = 1;
     else if ((v = cli_opt("--engine", argc, argv, &i, &d))) engine = v;
     else if ((v = cli_opt("--threads", argc, argv, &i, &d))) {
@@ -181,7 +184,7 @@ int cmd_train(int argc, char **argv) {
                    .data_mean = std > 0 ? DATA_FASHION_MEAN : 0, .data_std = std, .batch = r.batch, .seed = r.seed,
                    .shuffle = r.data.shuffle, .crop_pad = r.data.crop_pad, .flip = r.data.flip, .resume = resume,
                    .interp = !strcmp(engine, "interp"), .no_cache = no_cache, .quiet = quiet, .stop_after = stop_after,
-                   .no_fuse = no_fuse, .no_plan = no_plan};
+                   .no_fuse = no_fuse, .no_plan = no_plan, .profile = profile};
   if (!(pool = sched_pool_new((int)threads))) {
     diag_error(&d, SRCLOC_NONE, "train: cannot start %lld threads", (long long)threads);
     goto out;

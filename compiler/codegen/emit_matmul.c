@@ -11,8 +11,11 @@
  * path (matmul_packed): per chunk of rows, per panel of PW columns and per block of KC
  * along k, op(B)'s block is copied into a panel on the stack in the order the
  * micro-kernel reads it, then TR x PW tiles of C accumulate from it in registers (a
- * block after the first starts from C's values). The sum over k runs in the same order
- * whatever the thread count. Otherwise:
+ * block after the first starts from C's values). When N is not a multiple of PW, the
+ * last panel is packed with zeros past N and its tiles store only C's columns (masked
+ * stores): a convolution's weight gradient [C_out, C_in*k*k] is rarely a multiple. The
+ * sum over k runs in the same order whatever the thread count. Products narrower than
+ * PACKED_MIN_N, or with an operand fused element by element, take the paths below:
  * a full group of C = A Bᵀ with both operands unit-stride along k goes through a
  * register-tiled micro-kernel: MR x
  * NR dot products at once, VW lanes of k per step held in MR*NR vector accumulators, so
@@ -23,6 +26,7 @@
  * k; with tb, each C[m,n] is a dot product along k. After each group, a fused epilogue
  * (fuse.h rule 5b) runs over its rows. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "codegen/emit.h"
 #include "fuse.h"
@@ -253,52 +257,140 @@ static void matmul_tiles_nn(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef ba
 #define CH 16       /* row groups per chunk (64 rows) */
 #define KC 256      /* the k block packed at once: a 32 KB panel, the first-level cache of a Zen 4 core */
 #define TR 8         /* rows of a tile: 16 accumulators hide the multiply-add latency */
+#define PACKED_MIN_N 8 /* narrower products take the row path: a panel would be mostly padding */
 
-/* Rows [m0, m0 + rows) of C, columns [n0, n0 + PW), over k in [k0, k0 + kn) from the
- * packed panel buf (buf[(k - k0)*PW + j] = B[k, n0 + j]); acc starts at 0 (first) or at
- * C's values (the K blocks after the first). */
+/* An intrinsic overloaded on two types (the masked loads and stores: vector, pointer). */
+static LLVMValueRef intrinsic2(Em *e, const char *name, LLVMTypeRef t0, LLVMTypeRef t1, LLVMValueRef *args, unsigned n) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMTypeRef tys[2] = {t0, t1};
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(e->mod, id, tys, 2);
+  return LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, tys, 2), f, args, n, "");
+}
+
+/* The mask of a panel's vector j of width columns: its lanes below width - 16 j. */
+static LLVMValueRef lanes(Em *e, int width, int j) {
+  LLVMValueRef bits[16];
+  for (int l = 0; l < 16; l++) bits[l] = LLVMConstInt(e->i1, 16 * j + l < width, 0);
+  return LLVMConstVector(bits, 16);
+}
+
+/* Vector j of C's row at ix (the panel's first column): loaded, or stored, whole when the
+ * panel has its 16 columns there, else only those it has. */
+static LLVMValueRef c_load(Em *e, LLVMValueRef ix, int width, int j) {
+  LLVMTypeRef vt = LLVMVectorType(e->f32, 16);
+  LLVMValueRef p = LLVMBuildInBoundsGEP2(e->b, e->f32, e->out, &ix, 1, "");
+  if (16 * (j + 1) <= width) {
+    LLVMValueRef v = LLVMBuildLoad2(e->b, vt, p, "");
+    LLVMSetAlignment(v, 4);
+    return v;
+  }
+  LLVMValueRef args[4] = {p, em_i32(e, 4), lanes(e, width, j), LLVMConstNull(vt)};
+  return intrinsic2(e, "llvm.masked.load", vt, e->ptr, args, 4);
+}
+
+static void c_store(Em *e, LLVMValueRef ix, int width, int j, LLVMValueRef v) {
+  LLVMValueRef p = LLVMBuildInBoundsGEP2(e->b, e->f32, e->out, &ix, 1, "");
+  if (16 * (j + 1) <= width) {
+    LLVMSetAlignment(LLVMBuildStore(e->b, v, p), 4);
+    return;
+  }
+  LLVMValueRef args[4] = {v, p, em_i32(e, 4), lanes(e, width, j)};
+  intrinsic2(e, "llvm.masked.store", LLVMTypeOf(v), e->ptr, args, 4);
+}
+
+/* Rows [m0, m0 + rows) of C, columns [n0, n0 + width) (width <= PW: a full panel, or the
+ * last one), over k in [k0, k0 + kn) from the packed panel buf (buf[(k - k0)*PW + j] =
+ * B[k, n0 + j], zero past width); acc starts at 0 (first) or at C's values (the K blocks
+ * after the first). The panel's columns past width are computed and not stored. */
 static void packed_tile(Em *e, const Opnd *a, int ta, LLVMValueRef buf, LLVMValueRef m0, int rows, LLVMValueRef n0,
-                        LLVMValueRef k0, LLVMValueRef kn, LLVMValueRef first, int64_t N) {
+                        int width, LLVMValueRef k0, LLVMValueRef kn, LLVMValueRef first, int64_t N) {
   LLVMTypeRef ft = e->f32, vt = LLVMVectorType(ft, 16);
+  int nv = (width + 15) / 16;
   LLVMValueRef acc[TR * 2], next[TR * 2], init[TR * 2];
   for (int i = 0; i < rows; i++)
-    for (int j = 0; j < 2; j++) {
+    for (int j = 0; j < nv; j++) {
       LLVMValueRef ix = em_add(e, em_mulc(e, em_add(e, m0, em_i64(e, i)), N), em_add(e, n0, em_i64(e, 16 * j)));
-      LLVMValueRef c = vload(e, vt, ft, e->out, ix, DT_F32);
-      init[i * 2 + j] = LLVMBuildSelect(e->b, first, LLVMConstNull(vt), c, "");
+      init[i * nv + j] = LLVMBuildSelect(e->b, first, LLVMConstNull(vt), c_load(e, ix, width, j), "");
     }
   Loop Lk;
   LLVMValueRef k = loop_begin(e, &Lk, em_i64(e, 0), kn);
-  for (int q = 0; q < rows * 2; q++) acc[q] = loop_carry(e, &Lk, init[q]);
+  for (int q = 0; q < rows * nv; q++) acc[q] = loop_carry(e, &Lk, init[q]);
   LLVMValueRef bv[2];
-  for (int j = 0; j < 2; j++) bv[j] = vload(e, vt, ft, buf, em_add(e, em_mulc(e, k, PW), em_i64(e, 16 * j)), DT_F32);
+  for (int j = 0; j < nv; j++) bv[j] = vload(e, vt, ft, buf, em_add(e, em_mulc(e, k, PW), em_i64(e, 16 * j)), DT_F32);
   for (int i = 0; i < rows; i++) {
     LLVMValueRef a1 = a_el(e, a, ta, em_add(e, m0, em_i64(e, i)), em_add(e, k0, k));
     LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetPoison(vt), a1, em_i32(e, 0), "");
     LLVMValueRef splat = LLVMBuildShuffleVector(e->b, one, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(e->i32, 16)), "");
-    for (int j = 0; j < 2; j++) {
-      LLVMValueRef args[3] = {splat, bv[j], acc[i * 2 + j]};
-      next[i * 2 + j] = em_intrinsic(e, "llvm.fmuladd", vt, args, 3);
+    for (int j = 0; j < nv; j++) {
+      LLVMValueRef args[3] = {splat, bv[j], acc[i * nv + j]};
+      next[i * nv + j] = em_intrinsic(e, "llvm.fmuladd", vt, args, 3);
     }
   }
   loop_end(e, &Lk, next);
   for (int i = 0; i < rows; i++)
-    for (int j = 0; j < 2; j++) {
+    for (int j = 0; j < nv; j++) {
       LLVMValueRef ix = em_add(e, em_mulc(e, em_add(e, m0, em_i64(e, i)), N), em_add(e, n0, em_i64(e, 16 * j)));
-      LLVMValueRef st = LLVMBuildStore(e->b, acc[i * 2 + j], LLVMBuildInBoundsGEP2(e->b, ft, e->out, &ix, 1, ""));
-      LLVMSetAlignment(st, 4);
+      c_store(e, ix, width, j, acc[i * nv + j]);
     }
 }
 
+/* One panel of C's columns [n0, n0 + width) for the chunk's rows [r0, r1) (tiles full
+ * tiles of TR rows, then one row at a time): per block of KC along k, op(B)'s block packed
+ * into buf (read in the operand's memory order, zeros past width), then the tiles. */
+static void panel(Em *e, const Opnd *a, const Opnd *b, int ta, int tb, LLVMValueRef buf, LLVMValueRef n0, int width,
+                  LLVMValueRef r0, LLVMValueRef r1, LLVMValueRef tiles, int64_t K, int64_t N) {
+  Loop Lb, Lj, Lk, Lg, Lr;
+  LLVMValueRef zero = em_i64(e, 0);
+  LLVMValueRef kb = loop_begin(e, &Lb, zero, em_i64(e, (K + KC - 1) / KC));
+  LLVMValueRef k0 = em_mulc(e, kb, KC), kn = LLVMBuildNSWSub(e->b, em_i64(e, K), k0, "");
+  kn = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, kn, em_i64(e, KC), ""), kn, em_i64(e, KC), "");
+  LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, kb, zero, "");
+  /* pack op(B)[k0:k0+kn, n0:n0+width]: buf[k*PW + j] = op(B)[k0 + k, n0 + j], the loop
+   * along the operand's contiguous axis innermost */
+  LLVMValueRef j, k;
+  if (tb) {
+    j = loop_begin(e, &Lj, zero, em_i64(e, width));
+    k = loop_begin(e, &Lk, zero, kn);
+  } else {
+    k = loop_begin(e, &Lk, zero, kn);
+    j = loop_begin(e, &Lj, zero, em_i64(e, width));
+  }
+  LLVMValueRef v = b_el(e, b, tb, em_add(e, k0, k), em_add(e, n0, j));
+  LLVMValueRef bi = em_add(e, em_mulc(e, k, PW), j);
+  LLVMBuildStore(e->b, v, LLVMBuildInBoundsGEP2(e->b, e->f32, buf, &bi, 1, ""));
+  if (tb) {
+    loop_end(e, &Lk, NULL);
+    loop_end(e, &Lj, NULL);
+  } else {
+    loop_end(e, &Lj, NULL);
+    loop_end(e, &Lk, NULL);
+  }
+  int padded = (width + 15) / 16 * 16;
+  if (width < padded) { /* the last vector's columns past width: zeros */
+    k = loop_begin(e, &Lk, zero, kn);
+    j = loop_begin(e, &Lj, em_i64(e, width), em_i64(e, padded));
+    bi = em_add(e, em_mulc(e, k, PW), j);
+    LLVMBuildStore(e->b, LLVMConstNull(e->f32), LLVMBuildInBoundsGEP2(e->b, e->f32, buf, &bi, 1, ""));
+    loop_end(e, &Lj, NULL);
+    loop_end(e, &Lk, NULL);
+  }
+  LLVMValueRef t = loop_begin(e, &Lg, zero, tiles);
+  packed_tile(e, a, ta, buf, em_add(e, r0, em_mulc(e, t, TR)), TR, n0, width, k0, kn, first, N);
+  loop_end(e, &Lg, NULL);
+  LLVMValueRef r = loop_begin(e, &Lr, em_add(e, r0, em_mulc(e, tiles, TR)), r1);
+  packed_tile(e, a, ta, buf, r, 1, n0, width, k0, kn, first, N);
+  loop_end(e, &Lr, NULL);
+  loop_end(e, &Lb, NULL);
+}
+
 /* A 2-D f32 C = op(A) op(B), both operands through pointers: per chunk of CH row groups,
- * per panel of PW columns, per block of KC along k: op(B)'s block packed into a panel on
- * the stack (read in the operand's memory order), then TR x PW register tiles over the
- * chunk's rows; the columns past the last panel take the row path; the epilogue runs per
- * group after all panels. */
+ * per panel of PW columns (the last one possibly narrower), per block of KC along k:
+ * op(B)'s block packed into a panel on the stack (read in the operand's memory order),
+ * then TR x PW register tiles over the chunk's rows; the epilogue runs per group after
+ * all panels. */
 static void matmul_packed(Em *e, const Opnd *a, const Opnd *b, int ta, int tb) {
   const Shape *os = &e->n->shape;
   int64_t M = os->d[0], N = os->d[1], K = ta ? a->shape.d[0] : a->shape.d[1], P = N / PW;
-  int64_t KB = (K + KC - 1) / KC;
   /* the panel buffer: a static alloca in the entry block */
   LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b), entry = LLVMGetEntryBasicBlock(e->fn);
   LLVMValueRef first_inst = LLVMGetFirstInstruction(entry);
@@ -307,7 +399,7 @@ static void matmul_packed(Em *e, const Opnd *a, const Opnd *b, int ta, int tb) {
   LLVMValueRef buf = LLVMBuildAlloca(e->b, LLVMArrayType(e->f32, (unsigned)((K < KC ? K : KC) * PW)), "panel");
   LLVMSetAlignment(buf, 64);
   LLVMPositionBuilderAtEnd(e->b, cur);
-  Loop Lc, Lp, Lb, Lj, Lk, Lg, Lr;
+  Loop Lc, Lp, Lg;
   LLVMValueRef zero = em_i64(e, 0);
   Opnd aa = *a, bb = *b;
   batch_offset(e, &aa, os, zero); /* no batch axes: the views' offsets */
@@ -323,50 +415,14 @@ static void matmul_packed(Em *e, const Opnd *a, const Opnd *b, int ta, int tb) {
   r1 = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, r1, em_i64(e, M), ""), r1, em_i64(e, M), "");
   LLVMValueRef tiles = LLVMBuildSDiv(e->b, LLVMBuildNSWSub(e->b, r1, r0, ""), em_i64(e, TR), "");
   LLVMValueRef p = loop_begin(e, &Lp, zero, em_i64(e, P));
-  LLVMValueRef n0 = em_mulc(e, p, PW);
-  LLVMValueRef kb = loop_begin(e, &Lb, zero, em_i64(e, KB));
-  LLVMValueRef k0 = em_mulc(e, kb, KC), kn = LLVMBuildNSWSub(e->b, em_i64(e, K), k0, "");
-  kn = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, kn, em_i64(e, KC), ""), kn, em_i64(e, KC), "");
-  LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, kb, zero, "");
-  /* pack op(B)[k0:k0+kn, n0:n0+PW]: buf[k*PW + j] = op(B)[k0 + k, n0 + j], the loop
-   * along the operand's contiguous axis innermost */
-  LLVMValueRef j, k;
-  if (tb) {
-    j = loop_begin(e, &Lj, zero, em_i64(e, PW));
-    k = loop_begin(e, &Lk, zero, kn);
-  } else {
-    k = loop_begin(e, &Lk, zero, kn);
-    j = loop_begin(e, &Lj, zero, em_i64(e, PW));
-  }
-  LLVMValueRef v = b_el(e, &bb, tb, em_add(e, k0, k), em_add(e, n0, j));
-  LLVMValueRef bi = em_add(e, em_mulc(e, k, PW), j);
-  LLVMBuildStore(e->b, v, LLVMBuildInBoundsGEP2(e->b, e->f32, buf, &bi, 1, ""));
-  if (tb) {
-    loop_end(e, &Lk, NULL);
-    loop_end(e, &Lj, NULL);
-  } else {
-    loop_end(e, &Lj, NULL);
-    loop_end(e, &Lk, NULL);
-  }
-  /* the chunk's rows [r0, r1): TR x PW tiles, then one row at a time */
-  LLVMValueRef t = loop_begin(e, &Lg, zero, tiles);
-  packed_tile(e, &aa, ta, buf, em_add(e, r0, em_mulc(e, t, TR)), TR, n0, k0, kn, first, N);
-  loop_end(e, &Lg, NULL);
-  LLVMValueRef r = loop_begin(e, &Lr, em_add(e, r0, em_mulc(e, tiles, TR)), r1);
-  packed_tile(e, &aa, ta, buf, r, 1, n0, k0, kn, first, N);
-  loop_end(e, &Lr, NULL);
-  loop_end(e, &Lb, NULL);
+  panel(e, &aa, &bb, ta, tb, buf, em_mulc(e, p, PW), PW, r0, r1, tiles, K, N);
   loop_end(e, &Lp, NULL);
-  /* the columns past the last panel, and the epilogue, per group */
+  if (P * PW < N) panel(e, &aa, &bb, ta, tb, buf, em_i64(e, P * PW), (int)(N - P * PW), r0, r1, tiles, K, N);
+  /* the epilogue, per group */
   LLVMValueRef g2 = loop_begin(e, &Lg, g0, g1);
   LLVMValueRef m1 = em_mulc(e, g2, MR);
   LLVMValueRef rows2 = LLVMBuildSub(e->b, em_i64(e, M), m1, "");
   rows2 = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, rows2, em_i64(e, MR), ""), rows2, em_i64(e, MR), "");
-  if (P * PW < N) {
-    LLVMValueRef i = loop_begin(e, &Lr, zero, rows2);
-    matmul_row(e, &aa, &bb, zero, em_add(e, m1, i), em_i64(e, P * PW));
-    loop_end(e, &Lr, NULL);
-  }
   if (e->epik && e->epik->op != OP_PERMUTE) em_epilogue(e, m1, em_add(e, m1, rows2));
   loop_end(e, &Lg, NULL);
   loop_end(e, &Lc, NULL);
@@ -381,7 +437,7 @@ void em_matmul(Em *e) {
   operand(e, 0, &a);
   operand(e, 1, &b);
   int64_t K0 = ta ? a.shape.d[r - 2] : a.shape.d[r - 1];
-  if (r == 2 && n->dtype == DT_F32 && a.p && b.p && N >= PW && K0 > 0 && !(e->epik && e->epik->op == OP_PERMUTE)) {
+  if (r == 2 && n->dtype == DT_F32 && a.p && b.p && N >= PACKED_MIN_N && K0 > 0 && !(e->epik && e->epik->op == OP_PERMUTE)) {
     matmul_packed(e, &a, &b, ta, tb);
     return;
   }
