@@ -41,6 +41,9 @@ Graph *pass_dce(const Graph *g, Diag *d);
  * weights that are not needed disappear. An unknown output name is an error. */
 Graph *pass_prune(const Graph *g, const char *const *outputs, int n, Diag *d);
 
+/* permute.c: permutes carried through elementwise ops, pads and slices until they meet
+ * another permute and cancel (a convolution's layout changes between convolutions). */
+Graph *pass_permute(const Graph *g, Diag *d);
 /* remat.c: in a training step whose nodes [0, fwd) are the forward pass, the backward
  * pass recomputes the cheap elementwise values it reads instead of keeping them from the
  * forward pass (the rules are in remat.c). Same results, bit for bit. */

@@ -9,6 +9,7 @@
 
 static const Pass pipeline[] = {
     {"decompose", "lower high-level ops (linear, layer_norm, attention, ...) to primitives", pass_decompose},
+    {"permute", "carry permutes through elementwise ops, pads and slices; cancel them where they meet", pass_permute},
     {"dce", "remove nodes no output needs, unused inputs and weights included", pass_dce},
 };
 
