@@ -13,12 +13,14 @@
  * The fusion decisions of the step as built (passes/fuse.h) say what is stored. A
  * candidate is a stored elementwise value of the forward pass (not an output) that the
  * backward pass reads, directly or through values fused into its readers. It is
- * recomputed when everything its fused tree reads (its leaves: the stored values below
- * it) is read by the backward pass anyway, other than through it (so kept for it, or
- * recomputed from what is), or is a weight, an input, or at most 1/16 of its size (a
- * row's 1/std beside a row): so recomputing never lengthens the life of anything big.
- * Its tree holds at most REMAT_MAX_TREE nodes, elementwise ops and movement only (no row
- * reduction, no contraction).
+ * recomputed when what its fused tree reads (its leaves: the stored values below it) is
+ * read by the backward pass anyway, other than through it (so kept for it, or recomputed
+ * from what is), or is a weight or an input — all but at most a quarter of its bytes (a
+ * row's 1/std beside a row; the padded input beside a convolution's im2col matrix, nine
+ * times larger): so recomputing never keeps more alive than it frees. Its tree holds at
+ * most REMAT_MAX_TREE nodes, elementwise ops and movement only (no row reduction, no
+ * contraction). Candidates are stored elementwise or movement values (a concat of
+ * slices: im2col).
  *
  * The backward pass then reads a copy of the candidate's whole fused tree (down to the
  * leaves, sharing constants), made just before its first backward reader; forward
@@ -141,7 +143,7 @@ static int choose(Remat *r) {
     const Node *nd = &g->nodes[i];
     int out = 0;
     for (int k = 0; k < g->nout && !out; k++) out = g->outs[k].id == i;
-    cand[i] = bw[i] && !r->inl[i] && !out && elementwise(nd);
+    cand[i] = bw[i] && !r->inl[i] && !out && (elementwise(nd) || (op_info(nd->op)->cls == OPC_MOVE && nd->op != OP_RESHAPE));
   }
   /* a leaf is kept anyway when the backward pass reads it other than through a
    * candidate's stored value (bw follows fused readers only: a stored one stops it);
@@ -150,11 +152,13 @@ static int choose(Remat *r) {
   for (int i = 0; i < r->fwd; i++) {
     if (!cand[i]) continue;
     int nleaf = 0, size = tree(g, r->inl, i, 1, leaf, &nleaf, seen), ok = size <= REMAT_MAX_TREE;
+    int64_t kept = 0; /* what recomputing keeps alive that nothing else would */
     for (int k = 0; k < nleaf; k++) {
       const Node *ln = &g->nodes[leaf[k]];
-      ok &= ln->op == OP_WEIGHT || ln->op == OP_INPUT || bw[leaf[k]] || 16 * bytes_of(ln) <= bytes_of(&g->nodes[i]);
+      if (ln->op != OP_WEIGHT && ln->op != OP_INPUT && !bw[leaf[k]]) kept += bytes_of(ln);
       seen[leaf[k]] = 0;
     }
+    ok &= 4 * kept <= bytes_of(&g->nodes[i]);
     r->take[i] = (char)ok;
     taken += ok;
   }
