@@ -183,6 +183,29 @@ static void test_rules(void) {
             0);
 }
 
+/* An im2col-like concat of n slices of t = erf(x / 2) (stored: several readers, costly),
+ * read by a forward and a backward matmul: the concat is rebuilt for the backward pass
+ * when t, which recomputing keeps alive, is at most a quarter of it. */
+static int concat_added(int n) {
+  char text[4096], *p = text;
+  p += sprintf(p, "graph \"cols\" {\n  %%0 = input \"x\" : f32[64,32]\n  %%1 = input \"b\" : f32[%d,48]\n"
+                  "  %%2 = input \"g\" : f32[64,48]\n  %%3 = const {value=0.5} : f32[64,32]\n"
+                  "  %%4 = mul(%%0, %%3) : f32[64,32]\n  %%5 = erf(%%4) : f32[64,32]\n", 32 * n);
+  for (int j = 0; j < n; j++) p += sprintf(p, "  %%%d = slice(%%5) {start=[0,0], end=[64,32], step=[1,1]} : f32[64,32]\n", 6 + j);
+  p += sprintf(p, "  %%%d = concat(", 6 + n);
+  for (int j = 0; j < n; j++) p += sprintf(p, "%s%%%d", j ? ", " : "", 6 + j);
+  p += sprintf(p, ") {axis=1} : f32[64,%d]\n", 32 * n);
+  p += sprintf(p, "  %%%d = matmul(%%%d, %%1) {ta=0, tb=0} : f32[64,48]\n", 7 + n, 6 + n);
+  p += sprintf(p, "  %%%d = matmul(%%%d, %%2) {ta=1, tb=0} : f32[%d,48]\n", 8 + n, 6 + n, 32 * n);
+  p += sprintf(p, "  output \"y\" = %%%d\n  output \"dw\" = %%%d\n}\n", 7 + n, 8 + n);
+  return added(text, 8 + n);
+}
+
+static void test_concat(void) {
+  CHECK_INT(concat_added(5), 6); /* the concat and its slices again */
+  CHECK_INT(concat_added(3), 0); /* t would be a third of what it frees */
+}
+
 /* n matmul stages s_i (each [rows, 1024]) and each one's column sums r_i (a one-step
  * reduction, rule 8), r_i after s_(i+1): is r_0 grouped with r_(n-1)? */
 static int far_grouped(int64_t rows, int n) {
@@ -225,6 +248,7 @@ int main(void) {
   RUN(test_vit);
   RUN(test_vit_arena);
   RUN(test_rules);
+  RUN(test_concat);
   RUN(test_hold);
   return CHECK_DONE();
 }
