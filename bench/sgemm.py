@@ -8,7 +8,8 @@ Shapes: 512^3, 1024^3, 2048^3 and the ViT's linear layers at batch 64 (M = 64*50
 K and N among 192, 576, 768), each as C = A Bᵀ with B stored [N, K] like a linear
 layer's weight. mimic runs a one-node IR file (`mimic run x.mir`, its own run time);
 numpy runs `a @ b.T` with OpenBLAS's threads set to the same count. Each mimic sample is
-the median of 5 runs in one process (`--repeat 5`: the arena is warm, as numpy's is). The roof comes
+the median of 20 runs in one process (5 for products of 2 GFLOP and more; `--repeat`:
+the arena is warm and the threads settled, as numpy's are). The roof comes
 from bench/peak.c (independent vector multiply-add chains), built here with cc.
 Reported: GFLOP/s min/median/max over the repetitions, mimic ÷ numpy and mimic ÷ roof.
 For a fair numpy, run with the OpenMP OpenBLAS (LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/
@@ -70,8 +71,11 @@ def main():
             np.save(xb, rng.random((n, k), dtype=np.float32) - 0.5)
             row = {"M": m, "K": k, "N": n}
             for t in threads:
+                # enough runs in the process for its threads to settle: at 2 threads the
+                # first few runs of a ~10 ms product are as slow as one thread's
+                rep = "20" if flops < 2e9 else "5"
                 cmd = [a.mimic, "run", f, "--input", f"a={xa}", "--input", f"b={xb}",
-                       "--output", f"c={os.path.join(tmp, 'c.npy')}", "--threads", str(t), "--repeat", "5"]
+                       "--output", f"c={os.path.join(tmp, 'c.npy')}", "--threads", str(t), "--repeat", rep]
                 subprocess.run(cmd, check=True, capture_output=True, env=env)  # compile once
                 gm = []
                 for _ in range(a.reps):
