@@ -53,6 +53,10 @@ Tensor *tensor_copy(const Tensor *t) {
   return x;
 }
 
+int tensor_same(const Tensor *a, const Tensor *b) {
+  return a && b && a->dtype == b->dtype && shape_eq(&a->shape, &b->shape) && !memcmp(a->data, b->data, tensor_nbytes(a));
+}
+
 void tensor_free(Tensor *t) {
   if (!t) return;
   free(t->data);

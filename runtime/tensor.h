@@ -15,6 +15,8 @@ typedef struct Tensor {
 
 Tensor *tensor_new(DType t, Shape s);        /* zero-filled */
 Tensor *tensor_copy(const Tensor *t);
+/* Whether a and b are both there with the same dtype, shape and bytes (NaNs included). */
+int tensor_same(const Tensor *a, const Tensor *b);
 void tensor_free(Tensor *t);
 size_t tensor_nbytes(const Tensor *t);
 /* Element i as a double / store a double (rounded to the tensor's dtype). */

@@ -54,11 +54,6 @@ static inline Shape shp(int rank, ...) {
   return s;
 }
 
-static inline int tensors_equal(const Tensor *a, const Tensor *b) {
-  return a && b && a->dtype == b->dtype && shape_eq(&a->shape, &b->shape) &&
-         !memcmp(a->data, b->data, tensor_nbytes(a));
-}
-
 /* Temporary files left beside the targets ("NAME.tmp.XXXXXX"). */
 static inline int count_tmp_files(void) {
   DIR *dd = opendir(dir);

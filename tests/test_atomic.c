@@ -73,14 +73,14 @@ static void test_atomic(void) {
   tset_init(&rd);
   d.nerr = 0;
   CHECK_INT(st_read(sp, &rd, &d), 0);
-  CHECK(tensors_equal(tset_get(&rd, "w"), tset_get(&ts, "w")));
+  CHECK(tensor_same(tset_get(&rd, "w"), tset_get(&ts, "w")));
 
   /* the limit lifted, the same writes succeed and replace the files */
   CHECK_INT(st_write(sp, &ts2, &d), 0);
   CHECK_INT(npy_write(np, big, &d), 0);
   Tensor *r = NULL;
   CHECK_INT(npy_read(np, &r, &d), 0);
-  CHECK(tensors_equal(r, big));
+  CHECK(tensor_same(r, big));
   CHECK_INT(count_tmp_files(), 0);
 
   free(s0), free(s1), free(p0), free(p1);

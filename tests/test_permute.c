@@ -22,10 +22,6 @@ static int permutes(const Graph *g) {
   return n;
 }
 
-static int same_bits(const Tensor *a, const Tensor *b) {
-  return a && b && a->dtype == b->dtype && shape_eq(&a->shape, &b->shape) && !memcmp(a->data, b->data, tensor_nbytes(a));
-}
-
 /* g before and after the pass, by the interpreter on the same inputs: same outputs. The
  * number of permutes after it. */
 static int after(const Graph *g) {
@@ -49,7 +45,7 @@ static int after(const Graph *g) {
   CHECK_INT(interp_run(g, &in, &w, &o1, &D), 0);
   CHECK_INT(interp_run(r, &in, &w, &o2, &D), 0);
   CHECK_INT(o1.n, o2.n);
-  for (int i = 0; i < o1.n; i++) CHECK(same_bits(o1.t[i], tset_get(&o2, o1.names[i])));
+  for (int i = 0; i < o1.n; i++) CHECK(tensor_same(o1.t[i], tset_get(&o2, o1.names[i])));
   int n = permutes(r);
   tset_free(&in);
   tset_free(&w);

@@ -19,10 +19,6 @@
 
 static Diag D;
 
-static int same_bits(const Tensor *a, const Tensor *b) {
-  return a && b && a->dtype == b->dtype && shape_eq(&a->shape, &b->shape) && !memcmp(a->data, b->data, tensor_nbytes(a));
-}
-
 static Tensor *scalar(DType t, double v) {
   Tensor *x = tensor_new(t, shape_scalar());
   tensor_set(x, 0, v);
@@ -86,7 +82,7 @@ static void test_vit(void) {
     CHECK_INT(jit_run(pb, &in, &w, &ob, &D), 0);
     CHECK_INT(oa.n, ob.n);
     int differ = 0;
-    for (int i = 0; i < ob.n; i++) differ += !same_bits(ob.t[i], tset_get(&oa, ob.names[i]));
+    for (int i = 0; i < ob.n; i++) differ += !tensor_same(ob.t[i], tset_get(&oa, ob.names[i]));
     CHECK_INT(differ, 0);
   }
   jit_free(pa);
@@ -123,7 +119,7 @@ static int added(const char *text, int fwd) {
   if (r) {
     CHECK_INT(interp_run(g, &in, NULL, &o1, &D), 0);
     CHECK_INT(interp_run(r, &in, NULL, &o2, &D), 0);
-    for (int i = 0; i < o1.n; i++) CHECK(same_bits(o1.t[i], tset_get(&o2, o1.names[i])));
+    for (int i = 0; i < o1.n; i++) CHECK(tensor_same(o1.t[i], tset_get(&o2, o1.names[i])));
   }
   tset_free(&in);
   tset_free(&o1);

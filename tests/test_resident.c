@@ -23,10 +23,6 @@ static Tensor *scalar(DType t, double v) {
   return x;
 }
 
-static int same_bits(const Tensor *a, const Tensor *b) {
-  return a && b && a->dtype == b->dtype && shape_eq(&a->shape, &b->shape) && !memcmp(a->data, b->data, tensor_nbytes(a));
-}
-
 /* Step t's inputs of the ViT training step (batch 2, 28x28). */
 static void vit_inputs(TensorSet *in, const Graph *g, int t) {
   Tensor *x = tensor_new(DT_F32, shape_of(4, (int64_t[]){2, 1, 28, 28}));
@@ -80,8 +76,8 @@ static void test_vit_step(void) {
       vit_inputs(&in, g, t);
       CHECK_INT(jit_run(pc, &in, &w, &oa, &D), 0);
       CHECK_INT(jit_run(pr, &in, NULL, &ob, &D), 0);
-      CHECK(same_bits(tset_get(&oa, "loss"), tset_get(&ob, "loss")));
-      CHECK(same_bits(tset_get(&oa, "grad_norm"), tset_get(&ob, "grad_norm")));
+      CHECK(tensor_same(tset_get(&oa, "loss"), tset_get(&ob, "loss")));
+      CHECK(tensor_same(tset_get(&oa, "grad_norm"), tset_get(&ob, "grad_norm")));
       CHECK(tset_get(&ob, g->outs[g->nout - 1].name) == NULL || cg_state_of(g, g->nout - 1) < 0); /* not returned */
       for (int i = 0; i < oa.n; i++) /* feed the copying program its own updates */
         if (!strncmp(oa.names[i], "new.", 4)) tset_put(&w, oa.names[i] + 4, tensor_copy(oa.t[i]));
@@ -94,7 +90,7 @@ static void test_vit_step(void) {
     jit_read_weights(pr, &r);
     CHECK_INT(r.n, w.n);
     int differ = 0;
-    for (int i = 0; i < w.n; i++) differ += !same_bits(w.t[i], tset_get(&r, w.names[i]));
+    for (int i = 0; i < w.n; i++) differ += !tensor_same(w.t[i], tset_get(&r, w.names[i]));
     CHECK_INT(differ, 0);
     tset_free(&r);
   }
@@ -143,7 +139,7 @@ static void resident_vs_interp(const char *text, int *inplace, int *copied) {
           CHECK(tset_get(&oj, oi.names[i]) == NULL);
           tset_put(&w, oi.names[i] + 4, tensor_copy(oi.t[i]));
         } else {
-          CHECK(same_bits(oi.t[i], tset_get(&oj, oi.names[i])));
+          CHECK(tensor_same(oi.t[i], tset_get(&oj, oi.names[i])));
         }
       }
       tset_free(&oi);
@@ -152,8 +148,8 @@ static void resident_vs_interp(const char *text, int *inplace, int *copied) {
     TensorSet r;
     tset_init(&r);
     jit_read_weights(p, &r);
-    CHECK(same_bits(tset_get(&r, "u"), tset_get(&w, "u")));
-    CHECK(same_bits(tset_get(&r, "v"), tset_get(&w, "v")));
+    CHECK(tensor_same(tset_get(&r, "u"), tset_get(&w, "u")));
+    CHECK(tensor_same(tset_get(&r, "v"), tset_get(&w, "v")));
     tset_free(&r);
   }
   jit_free(p);

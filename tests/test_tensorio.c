@@ -88,11 +88,21 @@ static void test_tensor_basics(void) {
     CHECK_INT(tensor_nbytes(t), 4 * sizes[i]);
     for (int64_t k = 0; k < sizes[i]; k++) CHECK(tensor_get(t, k) == 0.0);
     Tensor *c = tensor_copy(t);
-    CHECK(tensors_equal(t, c));
+    CHECK(tensor_same(t, c));
     tensor_free(t);
     tensor_free(c);
   }
   tensor_free(NULL);
+  /* tensor_same: dtype, shape and bytes */
+  Tensor *a = tensor_new(DT_F32, shp(1, 4)), *b = tensor_new(DT_F32, shp(1, 4)), *c4 = tensor_new(DT_I32, shp(1, 4));
+  Tensor *d = tensor_new(DT_F32, shp(2, 2, 2));
+  CHECK(tensor_same(a, b) && !tensor_same(a, c4) && !tensor_same(a, d) && !tensor_same(a, NULL) && !tensor_same(NULL, a));
+  tensor_set(b, 3, -0.0); /* -0 == 0, but not the same bits */
+  CHECK(!tensor_same(a, b));
+  tensor_free(a);
+  tensor_free(b);
+  tensor_free(c4);
+  tensor_free(d);
   Tensor *s = tensor_new(DT_I64, shp(0));
   CHECK_INT(tensor_nbytes(s), 8);
   tensor_free(s);
@@ -135,7 +145,7 @@ static void test_st_roundtrip(void) {
   CHECK_INT(st_read(p, &rd, &d), 0);
   CHECK_INT(d.nerr, 0);
   CHECK_INT(rd.n, ts.n);
-  for (int i = 0; i < ts.n; i++) CHECK(tensors_equal(ts.t[i], tset_get(&rd, ts.names[i])));
+  for (int i = 0; i < ts.n; i++) CHECK(tensor_same(ts.t[i], tset_get(&rd, ts.names[i])));
   CHECK_INT(count_tmp_files(), 0);
 
   /* reading into a set that has tensors adds and replaces, keeps the rest */
@@ -145,7 +155,7 @@ static void test_st_roundtrip(void) {
   tset_put(&mix, "other", tensor_new(DT_F64, shp(0)));
   CHECK_INT(st_read(p, &mix, &d), 0);
   CHECK_INT(mix.n, ts.n + 1);
-  CHECK(tensors_equal(tset_get(&mix, "f32"), tset_get(&ts, "f32")));
+  CHECK(tensor_same(tset_get(&mix, "f32"), tset_get(&ts, "f32")));
   CHECK(tset_get(&mix, "other") != NULL);
   tset_free(&mix);
 
@@ -382,7 +392,7 @@ static void test_npy_roundtrip(void) {
     const char *p = path_of("rt.npy");
     CHECK_INT(npy_write(p, t, &d), 0);
     CHECK_INT(npy_read(p, &r, &d), 0);
-    CHECK(tensors_equal(t, r));
+    CHECK(tensor_same(t, r));
     size_t n;
     unsigned char *b = slurp(p, &n);
     size_t hl = b ? (size_t)(b[8] | b[9] << 8) : 0;
