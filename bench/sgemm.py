@@ -2,7 +2,8 @@
 """sgemm.py — single-precision matrix products: mimic's JIT against numpy (OpenBLAS) and
 against the machine's fp32 roof, side by side in one run, on 1 and on 2 threads.
 
-    /usr/bin/python3 bench/sgemm.py build/compiler/cli/mimic [--reps 5] [--threads 1,2] [--json out.json]
+    /usr/bin/python3 bench/sgemm.py build/compiler/cli/mimic [--reps 5] [--threads 1,2] [--shapes MxKxN,...]
+                     [--json out.json]
 
 Shapes: 512^3, 1024^3, 2048^3 and the ViT's linear layers at batch 64 (M = 64*50 rows,
 K and N among 192, 576, 768), each as C = A Bᵀ with B stored [N, K] like a linear
@@ -42,8 +43,10 @@ def main():
     ap.add_argument("mimic")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--shapes", help="MxKxN,... instead of the standard set")
     ap.add_argument("--json")
     a = ap.parse_args()
+    shapes = [tuple(int(x) for x in s.split("x")) for s in a.shapes.split(",")] if a.shapes else SHAPES
     threads = [int(t) for t in a.threads.split(",")]
     try:
         import numpy as np  # the inputs are .npy files, and numpy is the comparison
@@ -60,7 +63,7 @@ def main():
                  for _ in range(3)]
             out["roof"][t] = max(g)
         env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "cache"))
-        for (m, k, n) in SHAPES:
+        for (m, k, n) in shapes:
             flops = 2.0 * m * n * k
             f = os.path.join(tmp, f"g{m}_{k}_{n}.mir")
             with open(f, "w") as fh:

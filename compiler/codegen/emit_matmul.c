@@ -250,11 +250,15 @@ static void matmul_tiles_nn(Em *e, const Opnd *a, const Opnd *b, LLVMValueRef ba
  * chunk of CH row groups of the range, per panel of PW columns, Bᵀ's panel is packed
  * k-major into a stack buffer (K x PW floats, contiguous), and the chunk's rows take
  * TR x PW tiles: per k, TR broadcast elements of A times PW/VW vectors of the panel,
- * no horizontal sums. The chunk's C stays in cache for its epilogue; repacking per
- * chunk costs 1/(2 CH MR) of the products. */
+ * no horizontal sums. Packing a panel of Bᵀ transposes whole 16 x 16 blocks in vector
+ * registers. The chunk is large (512 rows) because each chunk packs all of op(B) again:
+ * at 64 rows the scalar packing took a quarter of the time (3200x192x768: 70 GFLOP/s on
+ * one Zen 4 core, 90 at 256 rows, 98 with 512 rows and the vector transposes; OpenBLAS
+ * 85); the chunk's C (512 x N) still mostly sits in the second-level cache for its
+ * epilogue. Tiles of 12 rows (24 accumulators) measured slower than 8. */
 
 #define PW 32       /* panel width: two 16-lane vectors */
-#define CH 16       /* row groups per chunk (64 rows) */
+#define CH 128      /* row groups per chunk (512 rows): op(B)'s panels are packed once per chunk */
 #define KC 256      /* the k block packed at once: a 32 KB panel, the first-level cache of a Zen 4 core */
 #define TR 8         /* rows of a tile: 16 accumulators hide the multiply-add latency */
 #define PACKED_MIN_N 8 /* narrower products take the row path: a panel would be mostly padding */
@@ -334,6 +338,49 @@ static void packed_tile(Em *e, const Opnd *a, int ta, LLVMValueRef buf, LLVMValu
     }
 }
 
+/* A shuffle of two 16-lane vectors by a constant mask. */
+static LLVMValueRef shuffle16(Em *e, LLVMValueRef x, LLVMValueRef y, const int *mask) {
+  LLVMValueRef m[16];
+  for (int l = 0; l < 16; l++) m[l] = em_i32(e, mask[l]);
+  return LLVMBuildShuffleVector(e->b, x, y, LLVMConstVector(m, 16), "");
+}
+
+/* The panel's k in [0, kn16) (a multiple of 16) from Bᵀ stored [N, K] unit-stride along
+ * k: per 16 k and per half of the panel, 16 rows of B loaded as vectors, transposed in
+ * registers (four rounds of two-vector shuffles: round s swaps the s x s blocks off the
+ * diagonal), stored as 16 rows of the panel. The scalar copy costs a load and a store
+ * per element: a quarter of the tiles' time for a chunk of 64 rows. */
+static void pack_transposed(Em *e, const Opnd *b, LLVMValueRef buf, LLVMValueRef n0, LLVMValueRef k0, LLVMValueRef kn16) {
+  LLVMTypeRef vt = LLVMVectorType(e->f32, 16);
+  Loop Lq;
+  LLVMValueRef q = loop_begin(e, &Lq, em_i64(e, 0), LLVMBuildUDiv(e->b, kn16, em_i64(e, 16), ""));
+  LLVMValueRef kq = em_mulc(e, q, 16);
+  for (int h = 0; h < PW / 16; h++) {
+    LLVMValueRef r[16];
+    for (int i = 0; i < 16; i++)
+      r[i] = vload(e, vt, e->f32, b->p, at(e, b, em_add(e, n0, em_i64(e, 16 * h + i)), em_add(e, k0, kq)), DT_F32);
+    for (int s = 8; s >= 1; s /= 2) {
+      int lo[16], hi[16];
+      for (int l = 0; l < 16; l++) {
+        lo[l] = (l & s) ? 16 + l - s : l;
+        hi[l] = (l & s) ? 16 + l : l + s;
+      }
+      for (int i = 0; i < 16; i++) {
+        if (i & s) continue;
+        LLVMValueRef x = shuffle16(e, r[i], r[i + s], lo), y = shuffle16(e, r[i], r[i + s], hi);
+        r[i] = x;
+        r[i + s] = y;
+      }
+    }
+    for (int c = 0; c < 16; c++) { /* r[c]: column k0 + kq + c of the half's 16 rows */
+      LLVMValueRef ix = em_add(e, em_mulc(e, em_add(e, kq, em_i64(e, c)), PW), em_i64(e, 16 * h));
+      LLVMValueRef st = LLVMBuildStore(e->b, r[c], LLVMBuildInBoundsGEP2(e->b, e->f32, buf, &ix, 1, ""));
+      LLVMSetAlignment(st, 64);
+    }
+  }
+  loop_end(e, &Lq, NULL);
+}
+
 /* One panel of C's columns [n0, n0 + width) for the chunk's rows [r0, r1) (tiles full
  * tiles of TR rows, then one row at a time): per block of KC along k, op(B)'s block packed
  * into buf (read in the operand's memory order, zeros past width), then the tiles. */
@@ -347,10 +394,14 @@ static void panel(Em *e, const Opnd *a, const Opnd *b, int ta, int tb, LLVMValue
   LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, kb, zero, "");
   /* pack op(B)[k0:k0+kn, n0:n0+width]: buf[k*PW + j] = op(B)[k0 + k, n0 + j], the loop
    * along the operand's contiguous axis innermost */
-  LLVMValueRef j, k;
+  LLVMValueRef j, k, kfrom = zero;
+  if (tb && width == PW && b->st[1] == 1) { /* whole 16 x 16 blocks by vector transposes */
+    kfrom = em_mulc(e, LLVMBuildUDiv(e->b, kn, em_i64(e, 16), ""), 16);
+    pack_transposed(e, b, buf, n0, k0, kfrom);
+  }
   if (tb) {
     j = loop_begin(e, &Lj, zero, em_i64(e, width));
-    k = loop_begin(e, &Lk, zero, kn);
+    k = loop_begin(e, &Lk, kfrom, kn);
   } else {
     k = loop_begin(e, &Lk, zero, kn);
     j = loop_begin(e, &Lj, zero, em_i64(e, width));
