@@ -385,13 +385,10 @@ static void pack_transposed(Em *e, const Opnd *b, LLVMValueRef buf, LLVMValueRef
  * tiles of TR rows, then one row at a time): per block of KC along k, op(B)'s block packed
  * into buf (read in the operand's memory order, zeros past width), then the tiles. */
 static void panel(Em *e, const Opnd *a, const Opnd *b, int ta, int tb, LLVMValueRef buf, LLVMValueRef n0, int width,
-                  LLVMValueRef r0, LLVMValueRef r1, LLVMValueRef tiles, int64_t K, int64_t N) {
-  Loop Lb, Lj, Lk, Lg, Lr;
+                  LLVMValueRef r0, LLVMValueRef r1, LLVMValueRef tiles, LLVMValueRef k0, LLVMValueRef kn,
+                  LLVMValueRef first, int64_t N) {
+  Loop Lj, Lk, Lg, Lr;
   LLVMValueRef zero = em_i64(e, 0);
-  LLVMValueRef kb = loop_begin(e, &Lb, zero, em_i64(e, (K + KC - 1) / KC));
-  LLVMValueRef k0 = em_mulc(e, kb, KC), kn = LLVMBuildNSWSub(e->b, em_i64(e, K), k0, "");
-  kn = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, kn, em_i64(e, KC), ""), kn, em_i64(e, KC), "");
-  LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, kb, zero, "");
   /* pack op(B)[k0:k0+kn, n0:n0+width]: buf[k*PW + j] = op(B)[k0 + k, n0 + j], the loop
    * along the operand's contiguous axis innermost */
   LLVMValueRef j, k, kfrom = zero;
@@ -431,7 +428,6 @@ static void panel(Em *e, const Opnd *a, const Opnd *b, int ta, int tb, LLVMValue
   LLVMValueRef r = loop_begin(e, &Lr, em_add(e, r0, em_mulc(e, tiles, TR)), r1);
   packed_tile(e, a, ta, buf, r, 1, n0, width, k0, kn, first, N);
   loop_end(e, &Lr, NULL);
-  loop_end(e, &Lb, NULL);
 }
 
 /* A 2-D f32 C = op(A) op(B), both operands through pointers: per chunk of CH row groups,
@@ -450,7 +446,7 @@ static void matmul_packed(Em *e, const Opnd *a, const Opnd *b, int ta, int tb) {
   LLVMValueRef buf = LLVMBuildAlloca(e->b, LLVMArrayType(e->f32, (unsigned)((K < KC ? K : KC) * PW)), "panel");
   LLVMSetAlignment(buf, 64);
   LLVMPositionBuilderAtEnd(e->b, cur);
-  Loop Lc, Lp, Lg;
+  Loop Lc, Lb, Lp, Lg;
   LLVMValueRef zero = em_i64(e, 0);
   Opnd aa = *a, bb = *b;
   batch_offset(e, &aa, os, zero); /* no batch axes: the views' offsets */
@@ -465,10 +461,44 @@ static void matmul_packed(Em *e, const Opnd *a, const Opnd *b, int ta, int tb) {
   LLVMValueRef r0 = em_mulc(e, g0, MR), r1 = em_mulc(e, g1, MR);
   r1 = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, r1, em_i64(e, M), ""), r1, em_i64(e, M), "");
   LLVMValueRef tiles = LLVMBuildSDiv(e->b, LLVMBuildNSWSub(e->b, r1, r0, ""), em_i64(e, TR), "");
-  LLVMValueRef p = loop_begin(e, &Lp, zero, em_i64(e, P));
-  panel(e, &aa, &bb, ta, tb, buf, em_mulc(e, p, PW), PW, r0, r1, tiles, K, N);
-  loop_end(e, &Lp, NULL);
-  if (P * PW < N) panel(e, &aa, &bb, ta, tb, buf, em_i64(e, P * PW), (int)(N - P * PW), r0, r1, tiles, K, N);
+  /* The panels and the blocks of KC along k, in one of two orders. K > N (weight
+   * gradients, K = batch x tokens): per block along k, every panel, so that the chunk's
+   * block of A stays in the second-level cache while the panels pass; panel by panel,
+   * such a k read all of A's chunk from memory once per panel (192x3200x768 at 2
+   * threads: 97 GFLOP/s, 172 this way). Otherwise per panel, every block along k: the
+   * panel's C stays in cache between blocks (2048^3: 100 GFLOP/s on one thread, 96 the
+   * other way). */
+  int kouter = K > N;
+  LLVMValueRef k0, kn, first, p = NULL;
+  if (!kouter) p = loop_begin(e, &Lp, zero, em_i64(e, P + (P * PW < N)));
+  LLVMValueRef kb = loop_begin(e, &Lb, zero, em_i64(e, (K + KC - 1) / KC));
+  k0 = em_mulc(e, kb, KC);
+  kn = LLVMBuildNSWSub(e->b, em_i64(e, K), k0, "");
+  kn = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, kn, em_i64(e, KC), ""), kn, em_i64(e, KC), "");
+  first = LLVMBuildICmp(e->b, LLVMIntEQ, kb, zero, "");
+  if (kouter) p = loop_begin(e, &Lp, zero, em_i64(e, P));
+  if (kouter || P) { /* the full panels (when panels are outside, all but a narrow last) */
+    LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "full"),
+                      last = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "last"),
+                      join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "join");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, p, em_i64(e, P), ""), full, last);
+    LLVMPositionBuilderAtEnd(e->b, full);
+    panel(e, &aa, &bb, ta, tb, buf, em_mulc(e, p, PW), PW, r0, r1, tiles, k0, kn, first, N);
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, last);
+    if (!kouter && P * PW < N)
+      panel(e, &aa, &bb, ta, tb, buf, em_i64(e, P * PW), (int)(N - P * PW), r0, r1, tiles, k0, kn, first, N);
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, join);
+  } else {
+    panel(e, &aa, &bb, ta, tb, buf, em_i64(e, P * PW), (int)(N - P * PW), r0, r1, tiles, k0, kn, first, N);
+  }
+  if (kouter) {
+    loop_end(e, &Lp, NULL);
+    if (P * PW < N) panel(e, &aa, &bb, ta, tb, buf, em_i64(e, P * PW), (int)(N - P * PW), r0, r1, tiles, k0, kn, first, N);
+  }
+  loop_end(e, &Lb, NULL);
+  if (!kouter) loop_end(e, &Lp, NULL);
   /* the epilogue, per group */
   LLVMValueRef g2 = loop_begin(e, &Lg, g0, g1);
   LLVMValueRef m1 = em_mulc(e, g2, MR);
