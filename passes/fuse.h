@@ -101,7 +101,7 @@
  *      norm's centred values, 1/std and output, a softmax's max, sum and
  *      probabilities — are computed row by row together. One member may be a matmul
  *      (alone, or under an elementwise epilogue that keeps its rows): the range is then
- *      the matmul's steps, a tile is 64 rows of its product, and the others run over
+ *      the matmul's steps, a tile is 256 rows of its product, and the others run over
  *      the rows each tile finished (a linear layer and the layer norm after it, the
  *      attention scores and their softmax, a gradient and the gelu derivative it meets).
  *   8c. Wide groups: the kernels left alone by 8 and 8b, when none reads another, run

@@ -278,7 +278,9 @@ static void emit_kernel(Em *e, const CgLayout *l, const CgKernel *k, Bodies *bod
     int64_t rows = ms ? shape_numel(ms) / ms->d[ms->rank - 1] : k->extent;
     for (int q = 0; q < nm; q++) /* fuse.h rule 8b: the same rows */
       if (q != mq && cg_extent(e->g, l->inl, mem[q]) != rows) abort();
-    int64_t T = mq >= 0 ? 64 / EM_MATMUL_MR : row_tile(e->g, mem, nm, k->extent);
+    /* with a matmul, tiles of 256 rows: each call of its body packs all of op(B) again
+     * (emit_matmul.c); at 64 rows the ViT training step took 4% longer */
+    int64_t T = mq >= 0 ? 256 / EM_MATMUL_MR : row_tile(e->g, mem, nm, k->extent);
     LLVMValueRef n = LLVMBuildUDiv(e->b, LLVMBuildAdd(e->b, LLVMBuildSub(e->b, hi, lo, ""), em_i64(e, T - 1), ""), em_i64(e, T), "");
     LLVMValueRef saved = e->fn;
     e->fn = kf; /* the tile loop is the wrapper's */
