@@ -446,7 +446,7 @@ static void matmul_packed(Em *e, const Opnd *a, const Opnd *b, int ta, int tb) {
   LLVMValueRef buf = LLVMBuildAlloca(e->b, LLVMArrayType(e->f32, (unsigned)((K < KC ? K : KC) * PW)), "panel");
   LLVMSetAlignment(buf, 64);
   LLVMPositionBuilderAtEnd(e->b, cur);
-  Loop Lc, Lb, Lp, Lg;
+  Loop Lc, L1, L2, Lg;
   LLVMValueRef zero = em_i64(e, 0);
   Opnd aa = *a, bb = *b;
   batch_offset(e, &aa, os, zero); /* no batch axes: the views' offsets */
@@ -468,16 +468,19 @@ static void matmul_packed(Em *e, const Opnd *a, const Opnd *b, int ta, int tb) {
    * threads: 97 GFLOP/s, 172 this way). Otherwise per panel, every block along k: the
    * panel's C stays in cache between blocks (2048^3: 100 GFLOP/s on one thread, 96 the
    * other way). */
-  int kouter = K > N;
-  LLVMValueRef k0, kn, first, p = NULL;
-  if (!kouter) p = loop_begin(e, &Lp, zero, em_i64(e, P + (P * PW < N)));
-  LLVMValueRef kb = loop_begin(e, &Lb, zero, em_i64(e, (K + KC - 1) / KC));
-  k0 = em_mulc(e, kb, KC);
-  kn = LLVMBuildNSWSub(e->b, em_i64(e, K), k0, "");
+  int kouter = K > N, np = (int)(P + (P * PW < N));
+  LLVMValueRef nkb = em_i64(e, (K + KC - 1) / KC);
+  LLVMValueRef i1 = loop_begin(e, &L1, zero, kouter ? nkb : em_i64(e, np));
+  LLVMValueRef i2 = loop_begin(e, &L2, zero, kouter ? em_i64(e, np) : nkb);
+  LLVMValueRef kb = kouter ? i1 : i2, p = kouter ? i2 : i1;
+  LLVMValueRef k0 = em_mulc(e, kb, KC), kn = LLVMBuildNSWSub(e->b, em_i64(e, K), k0, "");
   kn = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, kn, em_i64(e, KC), ""), kn, em_i64(e, KC), "");
-  first = LLVMBuildICmp(e->b, LLVMIntEQ, kb, zero, "");
-  if (kouter) p = loop_begin(e, &Lp, zero, em_i64(e, P));
-  if (kouter || P) { /* the full panels (when panels are outside, all but a narrow last) */
+  LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, kb, zero, "");
+  if (P == np) { /* full panels only */
+    panel(e, &aa, &bb, ta, tb, buf, em_mulc(e, p, PW), PW, r0, r1, tiles, k0, kn, first, N);
+  } else if (P == 0) { /* one narrow panel */
+    panel(e, &aa, &bb, ta, tb, buf, zero, (int)N, r0, r1, tiles, k0, kn, first, N);
+  } else { /* panel p: full, or the narrow last */
     LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "full"),
                       last = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "last"),
                       join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "join");
@@ -486,19 +489,12 @@ static void matmul_packed(Em *e, const Opnd *a, const Opnd *b, int ta, int tb) {
     panel(e, &aa, &bb, ta, tb, buf, em_mulc(e, p, PW), PW, r0, r1, tiles, k0, kn, first, N);
     LLVMBuildBr(e->b, join);
     LLVMPositionBuilderAtEnd(e->b, last);
-    if (!kouter && P * PW < N)
-      panel(e, &aa, &bb, ta, tb, buf, em_i64(e, P * PW), (int)(N - P * PW), r0, r1, tiles, k0, kn, first, N);
+    panel(e, &aa, &bb, ta, tb, buf, em_i64(e, P * PW), (int)(N - P * PW), r0, r1, tiles, k0, kn, first, N);
     LLVMBuildBr(e->b, join);
     LLVMPositionBuilderAtEnd(e->b, join);
-  } else {
-    panel(e, &aa, &bb, ta, tb, buf, em_i64(e, P * PW), (int)(N - P * PW), r0, r1, tiles, k0, kn, first, N);
   }
-  if (kouter) {
-    loop_end(e, &Lp, NULL);
-    if (P * PW < N) panel(e, &aa, &bb, ta, tb, buf, em_i64(e, P * PW), (int)(N - P * PW), r0, r1, tiles, k0, kn, first, N);
-  }
-  loop_end(e, &Lb, NULL);
-  if (!kouter) loop_end(e, &Lp, NULL);
+  loop_end(e, &L2, NULL);
+  loop_end(e, &L1, NULL);
   /* the epilogue, per group */
   LLVMValueRef g2 = loop_begin(e, &Lg, g0, g1);
   LLVMValueRef m1 = em_mulc(e, g2, MR);
