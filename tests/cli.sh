@@ -57,9 +57,13 @@ if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
   "$mimic" run "$vit" -D depth=2 --weights "$tmp/w.safetensors" --input pixels="$tmp/x.npy" \
     --output logits="$tmp/logits5.npy" >"$tmp/run5" || fail=1
   expect "the rebuilt entry is used" 'kernels, cached\)' "$tmp/run5"
+  # the weights go into the program once; every run of --repeat uses them
+  "$mimic" run "$vit" -D depth=2 --weights "$tmp/w.safetensors" --input pixels="$tmp/x.npy" --repeat 3 \
+    --output logits="$tmp/logits6.npy" >"$tmp/run6" || { echo "FAIL: run --repeat 3"; fail=1; }
+  expect "run --repeat reports the median" 'median of 3 runs' "$tmp/run6"
   "$mimic" run "$vit" -D depth=2 --weights "$tmp/w.safetensors" --input pixels="$tmp/x.npy" --engine=interp \
     --output logits="$tmp/logits_ref.npy" >/dev/null || { echo "FAIL: run --engine=interp"; fail=1; }
-  for k in "" 2 3 4 5; do
+  for k in "" 2 3 4 5 6; do
     "$mimic" compare "$tmp/logits$k.npy" "$tmp/logits_ref.npy" --tol 1e-4 >"$tmp/cmp" ||
       { echo "FAIL: JIT logits$k differ from the interpreter's:"; cat "$tmp/cmp"; fail=1; }
   done

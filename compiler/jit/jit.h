@@ -38,7 +38,8 @@ typedef struct JitProgram JitProgram;
 
 JitProgram *jit_compile(const Graph *g, const JitOptions *o, Diag *d);
 /* Same contract as interp_run: inputs and weights by name, outputs by output name.
- * weights NULL: the program's own (JitOptions.resident, after jit_load_weights). */
+ * weights NULL: those jit_load_weights put in the program, which stay there between runs
+ * (with JitOptions.resident, updated by each run). */
 int jit_run(JitProgram *p, const TensorSet *inputs, const TensorSet *weights, TensorSet *outputs, Diag *d);
 /* Copy every weight of the graph from `weights` into the program (each must be there,
  * of its dtype and shape). */
