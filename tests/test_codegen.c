@@ -374,9 +374,10 @@ static void test_matmul(void) {
    * masked), a partial row group, one-wide k, chunks of row groups, and k in several
    * blocks of KC (256), the last partial, so that a narrow panel's C is read back; the
    * packing of whole 16 x 16 blocks of Bᵀ by vector transposes, rows in several chunks, and
-   * both orders of panels and k blocks (K > N: k blocks outside), with a narrow last panel */
+   * both orders of panels and k blocks (K > N: k blocks outside), with a narrow last panel;
+   * the rows past the last tile of 8 in tiles of 4, 2 and 1 (M of 63: 7 left) */
   int64_t dims[][3] = {{1, 1, 1},    {3, 5, 7},   {17, 33, 19},  {4, 0, 6},     {2, 64, 16},  {1, 129, 3},
-                       {50, 37, 70}, {5, 1, 32},  {130, 64, 96}, {70, 600, 40}, {9, 257, 33}, {20, 300, 50}, {600, 40, 72}, {40, 300, 310}};
+                       {50, 37, 70}, {5, 1, 32},  {130, 64, 96}, {70, 600, 40}, {9, 257, 33}, {20, 300, 50}, {600, 40, 72}, {40, 300, 310}, {63, 20, 40}};
   DType ts[2] = {DT_F32, DT_F64};
   for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++)
     for (int ta = 0; ta < 2; ta++)
