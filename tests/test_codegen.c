@@ -296,6 +296,21 @@ static void test_reduce(void) {
   out(ir_reduce(G, OP_REDUCE_MAX, x, AX(1), 1, 0, LOC, &D));
   out(ir_reduce(G, OP_REDUCE_MAX, x, AX(0), 1, 1, LOC, &D));
   finish("reduce over no axes; NaN in max");
+  /* inputs that fusion inlines with broadcasts and permutes take their multi-index from
+   * the reduction's loops (a group of several axes split where its loop starts): an outer
+   * group of two axes, a group on either side of a kept one, an extent-1 axis between */
+  begin();
+  x = inp(DT_F32, SH(4, 5, 33), -1, 1);
+  int y = ir_broadcast(G, inp(DT_F32, SH(4, 5, 1), -1, 1), SH(4, 5, 33), LOC, &D);
+  int z = ir_broadcast(G, inp(DT_F32, SH(1, 5, 1), -1, 1), SH(4, 5, 33), LOC, &D);
+  int w = ir_permute(G, inp(DT_F32, SH(33, 5, 4), -1, 1), (int64_t[]){2, 1, 0}, 3, LOC, &D);
+  out(ir_reduce(G, OP_REDUCE_SUM, ir_binary(G, OP_MUL, x, y, LOC, &D), AX(0, 1), 2, 1, LOC, &D));
+  out(ir_reduce(G, OP_REDUCE_SUM, ir_binary(G, OP_SUB, x, z, LOC, &D), AX(0, 2), 2, 0, LOC, &D));
+  out(ir_reduce(G, OP_REDUCE_MAX, ir_binary(G, OP_ADD, w, y, LOC, &D), AX(1), 1, 1, LOC, &D));
+  int v = inp(DT_F32, SH(3, 1, 7), -1, 1);
+  int u = ir_broadcast(G, inp(DT_F32, SH(3, 1, 1), -1, 1), SH(3, 1, 7), LOC, &D);
+  out(ir_reduce(G, OP_REDUCE_SUM, ir_binary(G, OP_MUL, v, u, LOC, &D), AX(0), 1, 0, LOC, &D));
+  finish("reduce of inlined broadcasts and permutes");
 }
 
 /* ---- movement ---- */

@@ -198,6 +198,41 @@ static void reduce_groups(const Graph *g, const Node *n, Groups *G) {
   }
 }
 
+/* The group of each of the input's axes, as reduce_groups forms them (-1: extent 1). */
+static void axis_groups(const Graph *g, const Node *n, int *grp) {
+  const Shape *xs = &g->nodes[n->in[0]].shape;
+  int cnt, red[IR_MAX_RANK] = {0}, m = -1;
+  const int64_t *axes = ir_attr_is(n, "axes", &cnt);
+  for (int k = 0; k < cnt; k++) red[axes[k]] = 1;
+  for (int k = 0; k < xs->rank; k++) {
+    if (xs->d[k] == 1) {
+      grp[k] = -1;
+      continue;
+    }
+    int prev = -1;
+    for (int q = k - 1; q >= 0 && prev < 0; q--)
+      if (xs->d[q] != 1) prev = q;
+    if (prev < 0 || red[prev] != red[k]) m++;
+    grp[k] = m;
+  }
+}
+
+/* x's axes of group g from the group's loop index iv (its first axis outermost). */
+static void group_index(Em *e, const Shape *xs, const int *grp, int g, LLVMValueRef iv, Ix *x) {
+  int first = -1;
+  for (int k = 0; k < xs->rank && first < 0; k++)
+    if (grp[k] == g) first = k;
+  for (int k = xs->rank - 1; k >= 0; k--) {
+    if (grp[k] != g) continue;
+    if (k == first) {
+      x->d[k] = iv;
+      break;
+    }
+    x->d[k] = LLVMBuildURem(e->b, iv, em_i64(e, xs->d[k]), "");
+    iv = LLVMBuildUDiv(e->b, iv, em_i64(e, xs->d[k]), "");
+  }
+}
+
 static int64_t reduce_extent(const Graph *g, const Node *n) {
   Groups G;
   reduce_groups(g, n, &G);
@@ -327,6 +362,16 @@ void em_reduce(Em *e) {
   }
   Loop L[IR_MAX_RANK];
   LLVMValueRef iidx = em_i64(e, 0), oidx = em_i64(e, 0);
+  /* an input that wants multi-indices (a broadcast, a permute inlined into it) gets them
+   * from the loops, each group's axes split off its index where its loop starts: from
+   * the linear index, each element would pay a division per axis and the inner loop
+   * would not vectorise (a layer norm's weight gradient: 7 cycles per element) */
+  const Shape *xs = &e->g->nodes[n->in[0]].shape;
+  int multi = em_wants_multi(e, n->in[0]), grp[IR_MAX_RANK];
+  Ix xi = {.shape = *xs, .multi = 1};
+  axis_groups(e->g, n, grp);
+  for (int k = 0; k < xs->rank; k++)
+    if (grp[k] < 0) xi.d[k] = em_i64(e, 0);
   int inner_red = G.m && G.red[G.m - 1];
   int nest = inner_red ? G.m - 1 : G.m; /* groups walked by explicit loops around the body */
   Loop L1;
@@ -345,6 +390,7 @@ void em_reduce(Em *e) {
     LLVMValueRef iv = loop_begin(e, &L[k], lo, hi);
     iidx = em_add(e, iidx, em_mulc(e, iv, ist[k]));
     if (ost[k]) oidx = em_add(e, oidx, em_mulc(e, iv, ost[k]));
+    if (multi) group_index(e, xs, grp, k, iv, &xi);
   }
   if (inner_red) {
     int k = G.m - 1;
@@ -354,12 +400,20 @@ void em_reduce(Em *e) {
                                              em_i64(e, G.size[k]), em_i64(e, 0), "");
     LLVMValueRef iv = loop_begin(e, &L1, em_i64(e, 0), hi);
     LLVMValueRef acc = loop_carry(e, &L1, acc0);
-    LLVMValueRef x = em_in(e, 0, em_add(e, iidx, iv));
+    LLVMValueRef x;
+    if (multi) {
+      group_index(e, xs, grp, k, iv, &xi);
+      xi.lin = em_add(e, iidx, iv);
+      x = em_value(e, n->in[0], &xi);
+    } else {
+      x = em_in(e, 0, em_add(e, iidx, iv));
+    }
     LLVMValueRef nx2 = em_combine(e, n->op, t, acc, x);
     loop_end(e, &L1, &nx2);
     em_store(e, t, e->out, oidx, acc);
   } else {
-    LLVMValueRef x = em_in(e, 0, iidx);
+    xi.lin = iidx;
+    LLVMValueRef x = multi ? em_value(e, n->in[0], &xi) : em_in(e, 0, iidx);
     em_store(e, t, e->out, oidx, em_combine(e, n->op, t, em_load(e, t, e->out, oidx), x));
   }
   for (int k = nest - 1; k >= 0; k--) loop_end(e, &L[k], NULL);
