@@ -179,6 +179,7 @@ typedef struct Groups {
   int m;                 /* number of groups */
   int64_t size[IR_MAX_RANK];
   int red[IR_MAX_RANK];  /* reduced? */
+  int of[IR_MAX_RANK];   /* the group of each of the input's axes (-1: extent 1) */
 } Groups;
 
 static void reduce_groups(const Graph *g, const Node *n, Groups *G) {
@@ -188,6 +189,7 @@ static void reduce_groups(const Graph *g, const Node *n, Groups *G) {
   for (int k = 0; k < cnt; k++) red[axes[k]] = 1;
   G->m = 0;
   for (int k = 0; k < xs->rank; k++) {
+    G->of[k] = -1;
     if (xs->d[k] == 1) continue;
     if (G->m && G->red[G->m - 1] == red[k]) {
       G->size[G->m - 1] *= xs->d[k];
@@ -195,25 +197,7 @@ static void reduce_groups(const Graph *g, const Node *n, Groups *G) {
       G->size[G->m] = xs->d[k];
       G->red[G->m++] = red[k];
     }
-  }
-}
-
-/* The group of each of the input's axes, as reduce_groups forms them (-1: extent 1). */
-static void axis_groups(const Graph *g, const Node *n, int *grp) {
-  const Shape *xs = &g->nodes[n->in[0]].shape;
-  int cnt, red[IR_MAX_RANK] = {0}, m = -1;
-  const int64_t *axes = ir_attr_is(n, "axes", &cnt);
-  for (int k = 0; k < cnt; k++) red[axes[k]] = 1;
-  for (int k = 0; k < xs->rank; k++) {
-    if (xs->d[k] == 1) {
-      grp[k] = -1;
-      continue;
-    }
-    int prev = -1;
-    for (int q = k - 1; q >= 0 && prev < 0; q--)
-      if (xs->d[q] != 1) prev = q;
-    if (prev < 0 || red[prev] != red[k]) m++;
-    grp[k] = m;
+    G->of[k] = G->m - 1;
   }
 }
 
@@ -367,11 +351,10 @@ void em_reduce(Em *e) {
    * the linear index, each element would pay a division per axis and the inner loop
    * would not vectorise (a layer norm's weight gradient: 7 cycles per element) */
   const Shape *xs = &e->g->nodes[n->in[0]].shape;
-  int multi = em_wants_multi(e, n->in[0]), grp[IR_MAX_RANK];
+  int multi = em_wants_multi(e, n->in[0]);
   Ix xi = {.shape = *xs, .multi = 1};
-  axis_groups(e->g, n, grp);
   for (int k = 0; k < xs->rank; k++)
-    if (grp[k] < 0) xi.d[k] = em_i64(e, 0);
+    if (G.of[k] < 0) xi.d[k] = em_i64(e, 0);
   int inner_red = G.m && G.red[G.m - 1];
   int nest = inner_red ? G.m - 1 : G.m; /* groups walked by explicit loops around the body */
   Loop L1;
@@ -390,7 +373,7 @@ void em_reduce(Em *e) {
     LLVMValueRef iv = loop_begin(e, &L[k], lo, hi);
     iidx = em_add(e, iidx, em_mulc(e, iv, ist[k]));
     if (ost[k]) oidx = em_add(e, oidx, em_mulc(e, iv, ost[k]));
-    if (multi) group_index(e, xs, grp, k, iv, &xi);
+    if (multi) group_index(e, xs, G.of, k, iv, &xi);
   }
   if (inner_red) {
     int k = G.m - 1;
@@ -402,7 +385,7 @@ void em_reduce(Em *e) {
     LLVMValueRef acc = loop_carry(e, &L1, acc0);
     LLVMValueRef x;
     if (multi) {
-      group_index(e, xs, grp, k, iv, &xi);
+      group_index(e, xs, G.of, k, iv, &xi);
       xi.lin = em_add(e, iidx, iv);
       x = em_value(e, n->in[0], &xi);
     } else {
